@@ -1,0 +1,142 @@
+import type { Command } from 'commander';
+import { FailsafeError } from '../../core/errors.js';
+import type { Warning } from '../../core/progress.js';
+import { formatBytes, formatSeconds } from '../../core/units.js';
+import type { Snapshot } from '../../repository/snapshot.js';
+import { shortId } from '../../repository/snapshot.js';
+import { backupPaths } from '../../sources/paths/backup-paths.js';
+import { backupStdin } from '../../sources/stdin/backup-stdin.js';
+import { type CommandContext } from '../context.js';
+import { runAction, withExamples } from '../command.js';
+import { ExitCode } from '../exit-codes.js';
+import { collect, parseTime } from './option-parsers.js';
+
+interface BackupOptions {
+  readonly path: string[];
+  readonly source: string[];
+  readonly stdin?: boolean;
+  readonly stdinName?: string;
+  readonly tag: string[];
+  readonly exclude: string[];
+  readonly host?: string;
+  readonly parent?: string;
+  readonly force?: boolean;
+  readonly time?: Date;
+}
+
+export function registerBackup(program: Command): void {
+  withExamples(
+    program
+      .command('backup')
+      .description('back up files and directories, standard input, or the sources in the config file')
+      .option('-p, --path <path>', 'file or directory to back up (repeatable)', collect, [])
+      .option('-s, --source <name>', 'back up only this configured source (repeatable; default: all)', collect, [])
+      .option('--stdin', 'back up standard input as one file')
+      .option('--stdin-name <name>', 'file name for --stdin', 'stdin')
+      .option('-t, --tag <tag>', 'add a tag to the snapshot (repeatable)', collect, [])
+      .option('-e, --exclude <pattern>', 'skip matching files: a name glob (*.tmp) or an absolute path glob (repeatable)', collect, [])
+      .option('--host <name>', 'host name to record (default: this machine)')
+      .option('--parent <snapshot>', 'compare against this snapshot to skip unchanged files (default: latest of same host and paths)')
+      .option('--force', 'read every file, even when unchanged since the parent snapshot')
+      .option('--time <iso-time>', 'time to record instead of now (e.g. when importing old backups)', parseTime)
+      .action(runAction(backup)),
+    'failsafe backup --path /srv/app --path /etc/app --tag nightly',
+    'failsafe backup --path /srv/app --exclude "*.tmp" --exclude /srv/app/cache',
+    'pg_dump app | failsafe backup --stdin --stdin-name app.sql',
+    'failsafe backup                      # every source in failsafe.yaml',
+  );
+}
+
+async function backup(ctx: CommandContext, options: BackupOptions): Promise<ExitCode> {
+  const runs: { snapshot: Snapshot; warnings: readonly Warning[]; line: string }[] = [];
+  const onWarning = (warning: Warning): void => ctx.progress.print(`warning: ${warning.path}: ${warning.message}`);
+  const started = Date.now();
+  if (options.stdin) {
+    if (options.path.length > 0) throw new FailsafeError('USAGE', '--stdin and --path cannot be combined');
+    const repo = await ctx.openRepository();
+    const snapshot = await backupStdin(repo, {
+      name: options.stdinName ?? 'stdin',
+      input: process.stdin,
+      tags: options.tag,
+      ...(options.host ? { host: options.host } : {}),
+      ...(options.time ? { time: options.time } : {}),
+      onProgress: ctx.progress.listener,
+    });
+    runs.push({ snapshot, warnings: [], line: describe(snapshot, started) });
+  } else {
+    const jobs = await planJobs(ctx, options);
+    for (const job of jobs) {
+      const repo = await ctx.openRepository(job.repository);
+      const result = await backupPaths(repo, {
+        paths: job.paths,
+        exclude: job.exclude,
+        tags: job.tags,
+        ...(job.source ? { sourceName: job.source } : {}),
+        ...(options.host ? { host: options.host } : {}),
+        ...(options.time ? { time: options.time } : {}),
+        parent: options.force ? 'none' : (options.parent ?? 'auto'),
+        signal: ctx.signal,
+        onProgress: ctx.progress.listener,
+        onWarning,
+      });
+      const files = `${result.filesNew} new, ${result.filesChanged} changed, ${result.filesUnchanged} unchanged files`;
+      runs.push({ snapshot: result.snapshot, warnings: result.warnings, line: `${describe(result.snapshot, started)}\n  ${files}` });
+    }
+  }
+  ctx.progress.done();
+  for (const run of runs) ctx.output.line(run.line);
+  ctx.output.result(runs.map((run) => ({ snapshot: run.snapshot, warnings: run.warnings })));
+  const warnings = runs.reduce((sum, run) => sum + run.warnings.length, 0);
+  if (warnings > 0) {
+    ctx.output.notice(`failsafe: ${warnings} file(s) could not be read; the snapshot does not contain them`);
+    return ExitCode.Partial;
+  }
+  return ExitCode.Ok;
+}
+
+interface BackupJob {
+  readonly paths: readonly string[];
+  readonly exclude: readonly string[];
+  readonly tags: readonly string[];
+  readonly source: string | undefined;
+  readonly repository: string | undefined;
+}
+
+/** Ad-hoc paths from flags, else the configured `paths` sources (all, or those named with --source). */
+async function planJobs(ctx: CommandContext, options: BackupOptions): Promise<BackupJob[]> {
+  if (options.path.length > 0) {
+    if (options.source.length > 0) throw new FailsafeError('USAGE', '--path and --source cannot be combined');
+    return [{ paths: options.path, exclude: options.exclude, tags: options.tag, source: undefined, repository: undefined }];
+  }
+  const config = await ctx.config();
+  const names = options.source.length > 0 ? options.source : Object.keys(config.sources);
+  if (names.length === 0) {
+    throw new FailsafeError('USAGE', 'nothing to back up', {
+      hint: 'give --path DIR, --stdin, or define sources in failsafe.yaml',
+    });
+  }
+  return names.map((name) => {
+    const source = config.sources[name];
+    if (!source) {
+      throw new FailsafeError('USAGE', `no source named "${name}" in the config (defined: ${Object.keys(config.sources).join(', ') || 'none'})`);
+    }
+    return {
+      paths: source.paths,
+      exclude: [...source.exclude, ...options.exclude],
+      tags: [...source.tags, ...options.tag],
+      source: name,
+      repository: source.repository,
+    };
+  });
+}
+
+function describe(snapshot: Snapshot, started: number): string {
+  const { summary } = snapshot;
+  const seconds = (Date.now() - started) / 1000;
+  const rate = seconds > 0 ? `, ${formatBytes(summary.bytes / seconds)}/s` : '';
+  return (
+    `snapshot ${shortId(snapshot.id)} saved: ${summary.files} files, ${formatBytes(summary.bytes)}` +
+    ` in ${formatSeconds(seconds)}${rate}; added ${formatBytes(summary.newStoredBytes)} to the repository` +
+    ` (${summary.newBlobs} new blobs, ${formatBytes(summary.newRawBytes)} before compression)`
+  );
+}

@@ -1,0 +1,23 @@
+/**
+ * The snapshot filter flags shared by `snapshots`, `forget`, `restore latest`, `stats`, ….
+ */
+import type { Command } from 'commander';
+import type { SnapshotFilter } from '../../repository/snapshot.js';
+import { collect } from './option-parsers.js';
+
+export interface SnapshotFilterOptions {
+  readonly host: string[];
+  readonly tag: string[];
+  readonly path: string[];
+}
+
+export function addSnapshotFilterOptions(command: Command): Command {
+  return command
+    .option('-H, --host <host>', 'only snapshots of this host (repeatable)', collect, [])
+    .option('--tag <tags>', 'only snapshots with these tags; "a,b" requires both (repeatable: any of them)', collect, [])
+    .option('--path <path>', 'only snapshots that include this path (repeatable)', collect, []);
+}
+
+export function snapshotFilter(options: SnapshotFilterOptions): SnapshotFilter {
+  return { hosts: options.host, tags: options.tag, paths: options.path };
+}
