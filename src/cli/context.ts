@@ -109,7 +109,7 @@ export class CommandContext {
     if (this.env.FAILSAFE_PASSWORD_FILE) return readSecretFile(this.env.FAILSAFE_PASSWORD_FILE, 'FAILSAFE_PASSWORD_FILE');
     if (this.env.FAILSAFE_PASSWORD) return this.env.FAILSAFE_PASSWORD;
     throw new FailsafeError('USAGE', 'no password given', {
-      hint: 'set FAILSAFE_PASSWORD or FAILSAFE_PASSWORD_FILE, or pass --password-file (passwords are never read from the command line)',
+      hint: 'set FAILSAFE_PASSWORD or FAILSAFE_PASSWORD_FILE, or pass --password-file; passwords are never taken from the command line',
     });
   }
 

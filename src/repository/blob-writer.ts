@@ -4,7 +4,7 @@
  * {@link BlobWriter.flush} only references indexed blobs.
  */
 import { FailsafeError } from '../core/errors.js';
-import { encodeBlob } from './compression.js';
+import { COMPRESSION_LEVELS, encodeBlob } from './compression.js';
 import { computeBlobId } from './crypto.js';
 import { type IndexedPack, encodeIndex } from './index-file.js';
 import { type BlobType, PackBuilder, packKey } from './pack.js';
@@ -114,7 +114,7 @@ export class BlobWriter {
   }
 
   async #store(type: BlobType, id: Buffer, data: Buffer): Promise<void> {
-    const encoded = await encodeBlob(data);
+    const encoded = await encodeBlob(data, COMPRESSION_LEVELS[this.#repo.config.compression]);
     let builder = this.#builders.get(type);
     if (!builder) {
       builder = new PackBuilder(this.#repo.keys);

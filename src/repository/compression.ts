@@ -1,11 +1,25 @@
 /**
- * Per-blob compression. zstd (level 3, the library default) runs on libuv's thread pool through
- * `@mongodb-js/zstd`'s native binding, so compressing several blobs at once uses every core while the
- * main thread keeps chunking. A blob keeps its compressed form only when that saves at least 1/32 of
- * its size; random and already-compressed data is stored as is.
+ * Per-blob compression. zstd runs on libuv's thread pool through `@mongodb-js/zstd`'s native binding
+ * (prebuilt binaries from the npm registry, no compiler needed), so compressing several blobs at once
+ * uses every core while the main thread keeps chunking. A blob keeps its compressed form only when
+ * that saves at least 1/32 of its size; random and already-compressed data is stored as is.
  */
-import { compress as zstdCompress, decompress as zstdDecompress } from '@mongodb-js/zstd';
+import { createRequire } from 'node:module';
 import { FailsafeError } from '../core/errors.js';
+
+/**
+ * The slice of the binding we use. Its package entry point drops the level argument, so we load the
+ * binding module itself (a file the package ships and documents as its napi-rs loader).
+ */
+interface ZstdBinding {
+  compress(data: Buffer, level: number): Promise<Buffer>;
+  decompress(data: Buffer): Promise<Buffer>;
+}
+const zstd = createRequire(import.meta.url)('@mongodb-js/zstd/bindings.js') as ZstdBinding;
+
+/** Named compression settings, chosen per repository at `init`. */
+export const COMPRESSION_LEVELS = { fast: 1, default: 3, max: 19 } as const;
+export type CompressionName = keyof typeof COMPRESSION_LEVELS;
 
 export const Codec = { Stored: 0, Zstd: 1 } as const;
 export type Codec = (typeof Codec)[keyof typeof Codec];
@@ -18,9 +32,9 @@ export interface EncodedBlob {
 /** Below this size compression is not worth a thread-pool round trip. */
 const MIN_COMPRESS_BYTES = 256;
 
-export async function encodeBlob(data: Uint8Array): Promise<EncodedBlob> {
+export async function encodeBlob(data: Uint8Array, level: number = COMPRESSION_LEVELS.default): Promise<EncodedBlob> {
   if (data.length < MIN_COMPRESS_BYTES) return { codec: Codec.Stored, body: data };
-  const compressed = await zstdCompress(toBuffer(data));
+  const compressed = await zstd.compress(toBuffer(data), level);
   return compressed.length < data.length - (data.length >> 5)
     ? { codec: Codec.Zstd, body: compressed }
     : { codec: Codec.Stored, body: data };
@@ -46,7 +60,7 @@ export async function decodePayload(plain: Buffer, what: string): Promise<Buffer
   if (codec === Codec.Stored) return plain.subarray(1);
   if (codec === Codec.Zstd) {
     try {
-      return await zstdDecompress(plain.subarray(1));
+      return await zstd.decompress(plain.subarray(1));
     } catch (err) {
       throw new FailsafeError('CORRUPT', `${what}: zstd data does not decompress`, { cause: err });
     }

@@ -43,21 +43,30 @@ export async function saveContent(
   return { content, size };
 }
 
+export interface ReadContentOptions {
+  /** Blobs read ahead. Default 8. */
+  readonly window?: number;
+  /** Recompute each blob's id (see {@link Repository.loadBlob}). Default true. */
+  readonly verifyIds?: boolean;
+}
+
 /**
- * Yields the chunks of `content` in order, reading up to `window` blobs ahead.
+ * Yields the chunks of `content` in order, reading ahead.
  *
  * @example for await (const chunk of readContent(repo, node.content)) await file.write(chunk)
  */
 export async function* readContent(
   repo: Repository,
   content: readonly string[],
-  window = 4,
+  options: ReadContentOptions = {},
 ): AsyncGenerator<Buffer, void, undefined> {
+  const window = options.window ?? 8;
+  const verifyId = options.verifyIds ?? true;
   const ahead: Promise<Buffer>[] = [];
   let next = 0;
   const fill = (): void => {
     while (ahead.length < window && next < content.length) {
-      const promise = repo.loadBlob(Buffer.from(content[next++]!, 'hex'));
+      const promise = repo.loadBlob(Buffer.from(content[next++]!, 'hex'), { verifyId });
       promise.catch(() => undefined); // surfaced when awaited below, in order
       ahead.push(promise);
     }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { FailsafeError } from '../../core/errors.js';
+import { FailsafeError, withContext } from '../../core/errors.js';
 import type { Warning } from '../../core/progress.js';
 import { formatBytes, formatSeconds } from '../../core/units.js';
 import type { Snapshot } from '../../repository/snapshot.js';
@@ -9,7 +9,7 @@ import { backupStdin } from '../../sources/stdin/backup-stdin.js';
 import { type CommandContext } from '../context.js';
 import { runAction, withExamples } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
-import { collect, parseTime } from './option-parsers.js';
+import { collect, collectCommaSeparated, parseTime } from './option-parsers.js';
 
 interface BackupOptions {
   readonly path: string[];
@@ -33,7 +33,7 @@ export function registerBackup(program: Command): void {
       .option('-s, --source <name>', 'back up only this configured source (repeatable; default: all)', collect, [])
       .option('--stdin', 'back up standard input as one file')
       .option('--stdin-name <name>', 'file name for --stdin', 'stdin')
-      .option('-t, --tag <tag>', 'add a tag to the snapshot (repeatable)', collect, [])
+      .option('-t, --tag <tags>', 'add tags to the snapshot (repeatable or comma-separated: nightly,db)', collectCommaSeparated, [])
       .option('-e, --exclude <pattern>', 'skip matching files: a name glob (*.tmp) or an absolute path glob (repeatable)', collect, [])
       .option('--host <name>', 'host name to record (default: this machine)')
       .option('--parent <snapshot>', 'compare against this snapshot to skip unchanged files (default: latest of same host and paths)')
@@ -49,6 +49,7 @@ export function registerBackup(program: Command): void {
 
 async function backup(ctx: CommandContext, options: BackupOptions): Promise<ExitCode> {
   const runs: { snapshot: Snapshot; warnings: readonly Warning[]; line: string }[] = [];
+  const failures: { source: string; error: FailsafeError }[] = [];
   const onWarning = (warning: Warning): void => ctx.progress.print(`warning: ${warning.path}: ${warning.message}`);
   const started = Date.now();
   if (options.stdin) {
@@ -66,26 +67,40 @@ async function backup(ctx: CommandContext, options: BackupOptions): Promise<Exit
   } else {
     const jobs = await planJobs(ctx, options);
     for (const job of jobs) {
-      const repo = await ctx.openRepository(job.repository);
-      const result = await backupPaths(repo, {
-        paths: job.paths,
-        exclude: job.exclude,
-        tags: job.tags,
-        ...(job.source ? { sourceName: job.source } : {}),
-        ...(options.host ? { host: options.host } : {}),
-        ...(options.time ? { time: options.time } : {}),
-        parent: options.force ? 'none' : (options.parent ?? 'auto'),
-        signal: ctx.signal,
-        onProgress: ctx.progress.listener,
-        onWarning,
-      });
-      const files = `${result.filesNew} new, ${result.filesChanged} changed, ${result.filesUnchanged} unchanged files`;
-      runs.push({ snapshot: result.snapshot, warnings: result.warnings, line: `${describe(result.snapshot, started)}\n  ${files}` });
+      const jobStarted = Date.now();
+      try {
+        const repo = await ctx.openRepository(job.repository);
+        const result = await backupPaths(repo, {
+          paths: job.paths,
+          exclude: job.exclude,
+          tags: job.tags,
+          ...(job.source ? { sourceName: job.source } : {}),
+          ...(options.host ? { host: options.host } : {}),
+          ...(options.time ? { time: options.time } : {}),
+          parent: options.force ? 'none' : (options.parent ?? 'auto'),
+          signal: ctx.signal,
+          onProgress: ctx.progress.listener,
+          onWarning,
+        });
+        const files = `${result.filesNew} new, ${result.filesChanged} changed, ${result.filesUnchanged} unchanged files`;
+        runs.push({ snapshot: result.snapshot, warnings: result.warnings, line: `${describe(result.snapshot, jobStarted)}\n  ${files}` });
+      } catch (err) {
+        // One source failing (its repository unreachable, locked, its password missing) must not cost
+        // the other sources their backup: report it, go on, and fail the command at the end.
+        if (jobs.length === 1 || ctx.signal.aborted) throw err;
+        const failure = withContext(`source ${job.source}`, err);
+        ctx.progress.print(`failsafe: ${failure.message}${failure.hint ? ` (${failure.hint})` : ''}`);
+        failures.push({ source: job.source ?? '', error: failure });
+      }
     }
   }
   ctx.progress.done();
   for (const run of runs) ctx.output.line(run.line);
   ctx.output.result(runs.map((run) => ({ snapshot: run.snapshot, warnings: run.warnings })));
+  if (failures.length > 0) {
+    const total = failures.length + runs.length;
+    throw new FailsafeError(failures[0]!.error.code, `${failures.length} of ${total} sources failed: ${failures.map((f) => f.source).join(', ')}`);
+  }
   const warnings = runs.reduce((sum, run) => sum + run.warnings.length, 0);
   if (warnings > 0) {
     ctx.output.notice(`failsafe: ${warnings} file(s) could not be read; the snapshot does not contain them`);

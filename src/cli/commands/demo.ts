@@ -41,7 +41,11 @@ async function demo(ctx: CommandContext, options: DemoOptions): Promise<ExitCode
   const out = ctx.output;
   const size = parseByteSize(options.size);
   const work = await mkdtemp(join(tmpdir(), 'failsafe-demo-'));
-  const step = (name: string, text: string): void => out.line(`${name.padEnd(9)}${text}`);
+  // Each step ends by checking for Ctrl-C, so an interrupted demo still removes its directory (below).
+  const step = (name: string, text: string): void => {
+    out.line(`${name.padEnd(9)}${text}`);
+    ctx.signal.throwIfAborted();
+  };
   const report: Record<string, unknown> = { workDir: work };
   try {
     out.line(`failsafe demo: an encrypted, deduplicated backup round trip in ${work}`);
@@ -59,7 +63,7 @@ async function demo(ctx: CommandContext, options: DemoOptions): Promise<ExitCode
       step('init', `created encrypted repository ${shortId(repo.config.id)} at ${storage.location}`);
 
       started = Date.now();
-      const first = await backupPaths(repo, { paths: [dataDir], tags: ['demo'], onProgress: ctx.progress.listener });
+      const first = await backupPaths(repo, { paths: [dataDir], tags: ['demo'], signal: ctx.signal, onProgress: ctx.progress.listener });
       ctx.progress.done();
       const s1 = first.snapshot.summary;
       step(
@@ -72,7 +76,7 @@ async function demo(ctx: CommandContext, options: DemoOptions): Promise<ExitCode
       step('change', `a day of activity: ${mutation.appendedRows} rows appended, ${mutation.editedRows} rows edited in place`);
 
       started = Date.now();
-      const second = await backupPaths(repo, { paths: [dataDir], tags: ['demo'], onProgress: ctx.progress.listener });
+      const second = await backupPaths(repo, { paths: [dataDir], tags: ['demo'], signal: ctx.signal, onProgress: ctx.progress.listener });
       ctx.progress.done();
       const s2 = second.snapshot.summary;
       step(
@@ -105,7 +109,7 @@ async function demo(ctx: CommandContext, options: DemoOptions): Promise<ExitCode
 
       started = Date.now();
       const target = join(work, 'restore');
-      const restored = await restorePaths(repo, second.snapshot, { target, onProgress: ctx.progress.listener });
+      const restored = await restorePaths(repo, second.snapshot, { target, signal: ctx.signal, onProgress: ctx.progress.listener });
       ctx.progress.done();
       const identical = await sameTree(dataDir, join(target, dataDir));
       step(

@@ -23,7 +23,8 @@ export function registerDiff(program: Command): void {
             const totals = { added: 0, removed: 0, modified: 0, metadata: 0, addedBytes: 0, removedBytes: 0 };
             for await (const change of diffTrees(repo, a.tree, b.tree)) {
               totals[change.change]++;
-              if (change.type === 'file') {
+              // Metadata-only changes move no file data.
+              if (change.type === 'file' && change.change !== 'metadata') {
                 totals.addedBytes += change.change === 'removed' ? 0 : (change.after?.size ?? 0);
                 totals.removedBytes += change.change === 'added' ? 0 : (change.before?.size ?? 0);
               }

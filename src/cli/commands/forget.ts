@@ -112,9 +112,13 @@ async function resolvePolicy(ctx: CommandContext, options: ForgetOptions): Promi
   if (!configured) return undefined;
   const policy = policyFromConfig(configured, groupBy);
   if (!isEmptyPolicy(policy)) {
+    // Named as in the file (keep-daily, keep-tag), not as the code calls them.
     const rules = Object.entries(policy)
       .filter(([name]) => name !== 'groupBy')
-      .map(([name, value]) => `${name}=${name === 'keepWithin' ? formatDuration(value as CalendarDuration) : String(value)}`);
+      .map(([name, value]) => {
+        const key = name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`).replace(/^keep-tags$/, 'keep-tag');
+        return `${key}=${name === 'keepWithin' ? formatDuration(value as CalendarDuration) : String(value)}`;
+      });
     ctx.output.notice(`using the retention policy of the config file: ${rules.join(' ')}`);
   }
   return policy;

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { FailsafeError } from '../../core/errors.js';
 import { formatBytes } from '../../core/units.js';
+import { shortId } from '../../repository/snapshot.js';
 import type { TreeNode } from '../../repository/tree.js';
 import { walkTree } from '../../repository/tree-walk.js';
 import { runAction, withExamples } from '../command.js';
@@ -24,10 +26,17 @@ export function registerLs(program: Command): void {
             const snapshot = await repo.findSnapshot(ref);
             const prefix = path ? `/${path.replace(/^\/+|\/+$/g, '')}` : '';
             const entries: { path: string; node: TreeNode }[] = [];
+            let matched = 0;
             for await (const entry of walkTree(repo, snapshot.tree)) {
               if (prefix && entry.path !== prefix && !entry.path.startsWith(`${prefix}/`)) continue;
+              matched++;
               if (ctx.output.json) entries.push(entry);
               else ctx.output.line(options.long ? longLine(entry.path, entry.node) : entry.path);
+            }
+            if (prefix && matched === 0) {
+              throw new FailsafeError('NOT_FOUND', `${prefix} is not in snapshot ${shortId(snapshot.id)}`, {
+                hint: `paths in a snapshot are absolute; run \`failsafe ls ${shortId(snapshot.id)}\` to see them`,
+              });
             }
             ctx.output.result(
               entries.map(({ path: entryPath, node }) => ({
@@ -57,7 +66,14 @@ function longLine(path: string, node: TreeNode): string {
   return `${mode} ${String(node.uid).padStart(5)} ${String(node.gid).padStart(5)} ${size.padStart(10)} ${node.mtime.slice(0, 19).replace('T', ' ')} ${path}${link}`;
 }
 
-function modeString(mode: number): string {
-  const bits = 'rwxrwxrwx';
-  return [...bits].map((char, i) => (mode & (1 << (8 - i)) ? char : '-')).join('');
+/** `rwxr-xr-x`, with setuid/setgid/sticky shown as `ls -l` does (`s`/`S`, `t`/`T`). */
+export function modeString(mode: number): string {
+  const chars = [...'rwxrwxrwx'].map((char, i) => (mode & (1 << (8 - i)) ? char : '-'));
+  const special = (bit: number, position: number, letter: string): void => {
+    if (mode & bit) chars[position] = chars[position] === 'x' ? letter : letter.toUpperCase();
+  };
+  special(0o4000, 2, 's');
+  special(0o2000, 5, 's');
+  special(0o1000, 8, 't');
+  return chars.join('');
 }

@@ -32,6 +32,14 @@ export function parseKeepCount(value: string): number {
   return count;
 }
 
+/** A whole number ≥ 1, e.g. `--latest 5`. */
+export function parsePositiveInteger(value: string): number {
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 1) {
+    throw new FailsafeError('USAGE', `invalid count "${value}" (a whole number of at least 1)`);
+  }
+  return Number(value);
+}
+
 export function parseDuration(value: string): CalendarDuration {
   return parseCalendarDuration(value);
 }

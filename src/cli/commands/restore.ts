@@ -14,6 +14,7 @@ interface RestoreOptions extends SnapshotFilterOptions {
   readonly include: string[];
   readonly overwrite?: boolean;
   readonly dryRun?: boolean;
+  readonly verify?: boolean;
   readonly stdout?: boolean;
   readonly file?: string;
 }
@@ -27,6 +28,7 @@ export function registerRestore(program: Command): void {
     .option('-i, --include <path>', 'restore only this path of the snapshot (repeatable)', collect, [])
     .option('--overwrite', 'replace files that already exist in the target')
     .option('--dry-run', 'show what would be restored and any conflicts, write nothing')
+    .option('--verify', 'also recompute the keyed hash of every blob read (every blob is authenticated anyway)')
     .option('--stdout', 'write one file to standard output (the file of a --stdin snapshot, or --file)')
     .option('--file <path>', 'with --stdout: the path of the file in the snapshot');
   addSnapshotFilterOptions(command);
@@ -52,6 +54,7 @@ export function registerRestore(program: Command): void {
         include: options.include,
         overwrite: options.overwrite ?? false,
         dryRun: options.dryRun ?? false,
+        verify: options.verify ?? false,
         signal: ctx.signal,
         onProgress: ctx.progress.listener,
         onWarning: (warning) => ctx.progress.print(`warning: ${warning.path}: ${warning.message}`),

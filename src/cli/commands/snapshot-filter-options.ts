@@ -1,6 +1,7 @@
 /**
  * The snapshot filter flags shared by `snapshots`, `forget`, `restore latest`, `stats`, ….
  */
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { SnapshotFilter } from '../../repository/snapshot.js';
 import { collect } from './option-parsers.js';
@@ -18,6 +19,7 @@ export function addSnapshotFilterOptions(command: Command): Command {
     .option('--path <path>', 'only snapshots that include this path (repeatable)', collect, []);
 }
 
+/** Paths are made absolute against the working directory, as `backup` records them. */
 export function snapshotFilter(options: SnapshotFilterOptions): SnapshotFilter {
-  return { hosts: options.host, tags: options.tag, paths: options.path };
+  return { hosts: options.host, tags: options.tag, paths: options.path.map((path) => resolve(path)) };
 }

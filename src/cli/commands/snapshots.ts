@@ -2,21 +2,22 @@ import type { Command } from 'commander';
 import { formatBytes } from '../../core/units.js';
 import { shortId } from '../../repository/snapshot.js';
 import { runAction, withExamples } from '../command.js';
+import { parsePositiveInteger } from './option-parsers.js';
 import { addSnapshotFilterOptions, snapshotFilter, type SnapshotFilterOptions } from './snapshot-filter-options.js';
 
 interface SnapshotsOptions extends SnapshotFilterOptions {
-  readonly latest?: string;
+  readonly latest?: number;
 }
 
 export function registerSnapshots(program: Command): void {
   const command = program.command('snapshots').description('list snapshots, newest last');
-  addSnapshotFilterOptions(command).option('--latest <n>', 'only the n newest snapshots');
+  addSnapshotFilterOptions(command).option('--latest <n>', 'only the n newest snapshots', parsePositiveInteger);
   withExamples(command, 'failsafe snapshots', 'failsafe snapshots --host web-1 --tag nightly --latest 5', 'failsafe snapshots --json');
   command.action(
     runAction(async (ctx, options: SnapshotsOptions) => {
       const repo = await ctx.openRepository();
       let snapshots = await repo.listSnapshots(snapshotFilter(options));
-      if (options.latest !== undefined) snapshots = snapshots.slice(0, Math.max(0, Number(options.latest)));
+      if (options.latest !== undefined) snapshots = snapshots.slice(0, options.latest);
       const oldestFirst = [...snapshots].reverse();
       ctx.output.result(oldestFirst);
       ctx.output.table(

@@ -128,6 +128,7 @@ class Archiver {
   readonly #options: PathsBackupOptions;
   #totals: { files: number; bytes: number } | undefined;
   #current = '';
+  readonly #readBuffer = Buffer.allocUnsafe(READ_BYTES);
 
   constructor(repo: Repository, writer: BlobWriter, exclude: ExcludeMatcher, options: PathsBackupOptions) {
     this.#repo = repo;
@@ -231,7 +232,7 @@ class Archiver {
     }
     const handle = await open(path, 'r');
     try {
-      const { content, size } = await saveContent(this.#repo, this.#writer, readChunks(handle, Number(stat.size), this.#options.signal), (bytes) => {
+      const { content, size } = await saveContent(this.#repo, this.#writer, readChunks(handle, this.#readBuffer, this.#options.signal), (bytes) => {
         this.bytesDone += bytes;
         this.#report();
       });
@@ -308,21 +309,20 @@ function isUnchanged(previous: TreeNode, current: ReturnType<typeof metadata>, s
   );
 }
 
-/** Reads a file in large pieces; `sizeHint` keeps small files from allocating full-size buffers. */
-async function* readChunks(handle: FileHandle, sizeHint: number, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
-  let remaining = sizeHint;
+/**
+ * Reads a file in large pieces into one reused buffer: each piece is consumed (the chunker copies
+ * what it keeps) before the next read, and not allocating per read keeps the garbage collector quiet.
+ */
+async function* readChunks(handle: FileHandle, buffer: Buffer, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
   for (;;) {
     signal?.throwIfAborted();
-    const length = Math.min(READ_BYTES, Math.max(remaining, 0) + 1);
-    const buffer = Buffer.allocUnsafe(length);
     let bytesRead: number;
     try {
-      ({ bytesRead } = await handle.read(buffer, 0, length, null));
+      ({ bytesRead } = await handle.read(buffer, 0, buffer.length, null));
     } catch (err) {
       throw withContext('read', err);
     }
     if (bytesRead === 0) return;
-    remaining -= bytesRead;
     yield buffer.subarray(0, bytesRead);
   }
 }

@@ -1,0 +1,196 @@
+/**
+ * `npm run bench:repo`: failsafe against restic on the same data, in the same run.
+ *
+ * Generates a deterministic dataset (default 1 GiB: two thirds table-like text rows, the rest random
+ * bytes and duplicated files), then for each tool: first backup, repository size, restore, a second
+ * backup after 1% of the rows changed (half appended, half edited in place), and peak RSS.
+ * restic comes from Debian's package and is installed when missing (as is GNU time, for peak RSS).
+ *
+ * Usage: npm run bench:repo -- [--size 1GiB] [--work DIR] [--json FILE]
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { formatBytes, parseByteSize } from '../src/core/units.js';
+import { diffFingerprints, fingerprintTree, generateDataset, mutateDataset } from '../src/demo/dataset.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CLI = join(ROOT, 'bin', 'failsafe.js');
+const PASSWORD = 'benchmark password';
+
+interface Measurement {
+  readonly seconds: number;
+  readonly peakRssBytes: number;
+}
+
+interface ToolResult {
+  tool: string;
+  version: string;
+  firstBackup: Measurement;
+  repoBytes: number;
+  restore: Measurement;
+  secondBackup: Measurement;
+  addedBytes: number;
+  peakRssBytes: number;
+  restoreIdentical: boolean;
+}
+
+interface Tool {
+  readonly name: string;
+  version(): string;
+  init(repo: string): void;
+  backup(repo: string, data: string): Measurement;
+  restore(repo: string, target: string): Measurement;
+}
+
+const args = parseArgs(process.argv.slice(2));
+const size = parseByteSize(args.size ?? '1GiB');
+const work = resolve(args.work ?? join(ROOT, '.bench', 'repo'));
+
+ensureDebianPackage('restic', 'restic');
+ensureDebianPackage('/usr/bin/time', 'time');
+
+const tools: Tool[] = [
+  {
+    name: 'failsafe',
+    version: () => execFileSync(process.execPath, [CLI, '--version'], { encoding: 'utf8' }).trim(),
+    init: (repo) => run(process.execPath, [CLI, 'init', '--repo', repo], { FAILSAFE_PASSWORD: PASSWORD }),
+    backup: (repo, data) => timed(process.execPath, [CLI, 'backup', '--quiet', '--repo', repo, '--path', data], { FAILSAFE_PASSWORD: PASSWORD }),
+    restore: (repo, target) =>
+      timed(process.execPath, [CLI, 'restore', 'latest', '--quiet', '--repo', repo, '--target', target], { FAILSAFE_PASSWORD: PASSWORD }),
+  },
+  {
+    name: 'restic',
+    version: () => execFileSync('restic', ['version'], { encoding: 'utf8' }).trim().split(' ').slice(0, 2).join(' '),
+    init: (repo) => run('restic', ['init', '--quiet', '--repo', repo], { RESTIC_PASSWORD: PASSWORD }),
+    backup: (repo, data) => timed('restic', ['backup', '--quiet', '--repo', repo, data], { RESTIC_PASSWORD: PASSWORD }),
+    restore: (repo, target) => timed('restic', ['restore', 'latest', '--quiet', '--repo', repo, '--target', target], { RESTIC_PASSWORD: PASSWORD }),
+  },
+];
+
+await rm(work, { recursive: true, force: true });
+await mkdir(work, { recursive: true });
+const data = join(work, 'data');
+log(`generating ${formatBytes(size)} of data in ${data}`);
+const dataset = await generateDataset(data, { bytes: size, seed: 42 });
+log(`  ${dataset.files} files, ${formatBytes(dataset.bytes)}, ${dataset.rows.toLocaleString('en')} rows`);
+
+const results = new Map<string, ToolResult>();
+for (const tool of tools) {
+  const repo = join(work, `${tool.name}-repo`);
+  tool.init(repo);
+  log(`${tool.name}: first backup`);
+  const firstBackup = tool.backup(repo, data);
+  const repoBytes = await directoryBytes(repo);
+  log(`${tool.name}: restore`);
+  const target = join(work, `${tool.name}-restore`);
+  const restore = tool.restore(repo, target);
+  const restoreIdentical = diffFingerprints(await fingerprintTree(data), await fingerprintTree(join(target, data))).length === 0;
+  await rm(target, { recursive: true, force: true });
+  results.set(tool.name, {
+    tool: tool.name,
+    version: tool.version(),
+    firstBackup,
+    repoBytes,
+    restore,
+    restoreIdentical,
+    secondBackup: { seconds: 0, peakRssBytes: 0 },
+    addedBytes: 0,
+    peakRssBytes: 0,
+  });
+}
+
+log('changing 1% of the rows (half appended, half edited in place)');
+const mutation = await mutateDataset(data, { fraction: 0.01, seed: 43 });
+log(`  ${mutation.appendedRows} rows appended, ${mutation.editedRows} rows edited`);
+
+for (const tool of tools) {
+  const repo = join(work, `${tool.name}-repo`);
+  const result = results.get(tool.name)!;
+  log(`${tool.name}: second backup`);
+  result.secondBackup = tool.backup(repo, data);
+  result.addedBytes = (await directoryBytes(repo)) - result.repoBytes;
+  result.peakRssBytes = Math.max(result.firstBackup.peakRssBytes, result.restore.peakRssBytes, result.secondBackup.peakRssBytes);
+}
+
+const ours = results.get('failsafe')!;
+const theirs = results.get('restic')!;
+const rate = (measurement: Measurement): number => dataset.bytes / measurement.seconds;
+const rows: [string, string, string, string, string][] = [
+  ['', 'failsafe', 'restic', 'ratio', 'target'],
+  ['first backup', `${formatBytes(rate(ours.firstBackup))}/s`, `${formatBytes(rate(theirs.firstBackup))}/s`, ratio(rate(ours.firstBackup), rate(theirs.firstBackup)), '≥ 1.50x'],
+  ['restore', `${formatBytes(rate(ours.restore))}/s`, `${formatBytes(rate(theirs.restore))}/s`, ratio(rate(ours.restore), rate(theirs.restore)), '≥ 1.50x'],
+  ['repository size', formatBytes(ours.repoBytes), formatBytes(theirs.repoBytes), ratio(ours.repoBytes, theirs.repoBytes), '≤ 1.00x'],
+  ['second backup time', `${ours.secondBackup.seconds.toFixed(2)} s`, `${theirs.secondBackup.seconds.toFixed(2)} s`, ratio(ours.secondBackup.seconds, theirs.secondBackup.seconds), ''],
+  ['second backup added', formatBytes(ours.addedBytes), formatBytes(theirs.addedBytes), ratio(ours.addedBytes, theirs.addedBytes), '≤ 1.00x'],
+  ['peak RSS', formatBytes(ours.peakRssBytes), formatBytes(theirs.peakRssBytes), ratio(ours.peakRssBytes, theirs.peakRssBytes), '≤ 400 MB'],
+  ['restore identical', String(ours.restoreIdentical), String(theirs.restoreIdentical), '', ''],
+];
+const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${formatBytes(totalmem())} RAM, Node ${process.version}`;
+console.log(`\nbench:repo ${new Date().toISOString().slice(0, 10)} — ${formatBytes(dataset.bytes)}, ${dataset.files} files — ${machine}`);
+console.log(`${ours.version} vs ${theirs.version}\n`);
+const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
+for (const row of rows) console.log(`| ${row.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`);
+if (args.json) await writeFile(args.json, JSON.stringify({ date: new Date().toISOString(), machine, dataset, mutation, results: [...results.values()] }, null, 2));
+if (!ours.restoreIdentical) {
+  console.error('failsafe restore differs from the source');
+  process.exitCode = 1;
+}
+await rm(work, { recursive: true, force: true });
+
+function ratio(a: number, b: number): string {
+  return b > 0 ? `${(a / b).toFixed(2)}x` : '-';
+}
+
+function timed(command: string, commandArgs: string[], env: Record<string, string>): Measurement {
+  const report = join(work, 'time.txt');
+  const started = process.hrtime.bigint();
+  const result = spawnSync('/usr/bin/time', ['-o', report, '-f', '%M', command, ...commandArgs], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (result.status !== 0) throw new Error(`${command} ${commandArgs.join(' ')} failed (${result.status})`);
+  const kilobytes = Number(execFileSync('tail', ['-n', '1', report], { encoding: 'utf8' }).trim());
+  return { seconds, peakRssBytes: kilobytes * 1024 };
+}
+
+function run(command: string, commandArgs: string[], env: Record<string, string>): void {
+  const result = spawnSync(command, commandArgs, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (result.status !== 0) throw new Error(`${command} ${commandArgs.join(' ')} failed (${result.status})`);
+}
+
+async function directoryBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) total += (await stat(join(entry.parentPath, entry.name))).size;
+  }
+  return total;
+}
+
+function ensureDebianPackage(binary: string, pkg: string): void {
+  const found = binary.startsWith('/') ? existsSync(binary) : spawnSync('which', [binary]).status === 0;
+  if (found) return;
+  log(`installing ${pkg} from Debian's packages`);
+  const apt = (...aptArgs: string[]) => execFileSync('apt-get', aptArgs, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  apt('update', '-qq');
+  apt('install', '-y', '-qq', pkg);
+}
+
+function parseArgs(argv: string[]): { size?: string; work?: string; json?: string } {
+  const options: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i += 2) {
+    const flag = argv[i]?.replace(/^--/, '');
+    if (!flag || argv[i + 1] === undefined) throw new Error(`usage: bench/repo.ts [--size 1GiB] [--work DIR] [--json FILE]`);
+    options[flag] = argv[i + 1]!;
+  }
+  return options;
+}
+
+function log(text: string): void {
+  process.stderr.write(`${text}\n`);
+}
+
