@@ -28,7 +28,7 @@ interface ForgetOutput {
   readonly prune?: PruneResult;
 }
 
-/** A pino warning the CLI writes to stderr before each storage retry. */
+/** The structured log line the CLI writes to stderr (with -v) before each storage retry. */
 interface RetryLogLine {
   readonly msg: string;
   readonly attempt: number;
@@ -196,7 +196,14 @@ describe('S3 repositories through the CLI', () => {
 
   it('gives up on an endpoint that refuses connections with one error line and a bounded retry plan', { timeout: 60_000 }, async () => {
     const port = await unusedPort();
-    const result = await runCli(['snapshots', '--repo', `s3://${BUCKET}/plain/repo`], awsEnv(`http://127.0.0.1:${port}`));
+    const env = awsEnv(`http://127.0.0.1:${port}`);
+    const [quiet, result] = await Promise.all([
+      runCli(['snapshots', '--repo', `s3://${BUCKET}/plain/repo`], env),
+      runCli(['snapshots', '--repo', `s3://${BUCKET}/plain/repo`, '-v'], env),
+    ]);
+    // Without -v (and without a terminal) only the final error is printed.
+    expect(quiet.code).toBe(1);
+    expect(quiet.stderr.trim().split('\n')).toHaveLength(1);
 
     expect(result.code).toBe(1);
     const lines = result.stderr.trim().split('\n');

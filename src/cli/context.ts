@@ -85,8 +85,10 @@ export class CommandContext {
       retry: {
         ...(settings?.retries !== undefined ? { attempts: settings.retries } : {}),
         signal: this.signal,
-        onRetry: ({ operation, subject, attempt, attempts, delayMs, error }) =>
-          this.logger.warn({ operation, subject, attempt, attempts, delayMs, error: error.message }, 'retrying storage request'),
+        onRetry: ({ operation, subject, attempt, attempts, delayMs, error }) => {
+          this.logger.info({ operation, subject, attempt, attempts, delayMs, error: error.message }, 'retrying storage request');
+          this.progress.note(`retrying ${operation} ${subject} in ${delayMs} ms (attempt ${attempt + 1}/${attempts}): ${error.message}`);
+        },
       },
     });
     this.#storages.push(storage);

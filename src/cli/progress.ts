@@ -43,6 +43,11 @@ export class ProgressLine {
     if (this.#enabled && this.#latest) this.#draw(Date.now());
   }
 
+  /** Like {@link print}, but only on a terminal with progress shown (transient news, like retries). */
+  note(text: string): void {
+    if (this.#enabled) this.print(text);
+  }
+
   /** Removes the status line. */
   done(): void {
     this.#clear();

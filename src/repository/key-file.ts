@@ -20,18 +20,22 @@ export const DEFAULT_SCRYPT: ScryptParams = Object.freeze({ n: 2 ** 16, r: 8, p:
 const MIN_SCRYPT_N = 2 ** 15;
 const KEY_AAD = Buffer.from('failsafe/v1/key', 'latin1');
 
-const keyFileSchema = z.object({
-  version: z.literal(1),
-  created: z.string(),
-  host: z.string(),
-  username: z.string(),
-  kdf: z.object({
+const kdfSchema = z
+  .object({
     name: z.literal('scrypt'),
     n: z.number().int().min(MIN_SCRYPT_N).max(2 ** 24),
     r: z.number().int().min(1).max(64),
     p: z.number().int().min(1).max(16),
     salt: z.string(),
-  }),
+  })
+  .refine((kdf) => isUsableScrypt(kdf), 'scrypt parameters OpenSSL cannot use');
+
+const keyFileSchema = z.object({
+  version: z.literal(1),
+  created: z.string(),
+  host: z.string(),
+  username: z.string(),
+  kdf: kdfSchema,
   data: z.string(),
 });
 
@@ -43,6 +47,9 @@ export async function createKeyFile(
   password: string,
   params: ScryptParams = DEFAULT_SCRYPT,
 ): Promise<KeyFile> {
+  if (params.n < MIN_SCRYPT_N || !isUsableScrypt(params)) {
+    throw new FailsafeError('USAGE', `scrypt parameters N=${params.n}, r=${params.r}, p=${params.p} are too weak or unusable (N ≥ 2^15, a power of two below 2^(16·r))`);
+  }
   const salt = randomBytes(CRYPTO_SIZES.salt);
   const wrappingKey = await deriveWrappingKey(password, salt, params);
   const nonce = randomBytes(CRYPTO_SIZES.nonce);
@@ -72,20 +79,21 @@ export function parseKeyFile(stored: Buffer, name: string): KeyFile {
 export async function unwrapKeyFile(keyFile: KeyFile, password: string): Promise<Buffer | undefined> {
   const salt = Buffer.from(keyFile.kdf.salt, 'base64');
   const data = Buffer.from(keyFile.data, 'base64');
+  if (data.length !== CRYPTO_SIZES.nonce + MASTER_SECRET_BYTES + CRYPTO_SIZES.tag) return undefined;
   const wrappingKey = await deriveWrappingKey(password, salt, keyFile.kdf);
-  const nonce = data.subarray(0, CRYPTO_SIZES.nonce);
-  const decipher = createDecipheriv('aes-256-gcm', wrappingKey, nonce);
-  decipher.setAAD(KEY_AAD);
-  decipher.setAuthTag(data.subarray(data.length - CRYPTO_SIZES.tag));
   try {
-    const secret = Buffer.concat([
-      decipher.update(data.subarray(CRYPTO_SIZES.nonce, data.length - CRYPTO_SIZES.tag)),
-      decipher.final(),
-    ]);
-    return secret.length === MASTER_SECRET_BYTES ? secret : undefined;
+    const decipher = createDecipheriv('aes-256-gcm', wrappingKey, data.subarray(0, CRYPTO_SIZES.nonce));
+    decipher.setAAD(KEY_AAD);
+    decipher.setAuthTag(data.subarray(data.length - CRYPTO_SIZES.tag));
+    return Buffer.concat([decipher.update(data.subarray(CRYPTO_SIZES.nonce, data.length - CRYPTO_SIZES.tag)), decipher.final()]);
   } catch {
     return undefined;
   }
+}
+
+/** OpenSSL's scrypt needs N to be a power of two below 2^(16·r). */
+function isUsableScrypt(params: Pick<ScryptParams, 'n' | 'r'>): boolean {
+  return Number.isInteger(Math.log2(params.n)) && Math.log2(params.n) < 16 * params.r;
 }
 
 function deriveWrappingKey(password: string, salt: Buffer, params: ScryptParams): Promise<Buffer> {

@@ -73,6 +73,8 @@ interface PackUsage {
   readonly pack: IndexedPack;
   /** Positions in `pack.blobs` of the blobs this pack provides to snapshots. */
   readonly used: number[];
+  /** Bytes of all blob records in the pack, used or not. */
+  blobBytes: number;
   usedBytes: number;
   usedBlobs: number;
 }
@@ -119,7 +121,8 @@ class Pruner {
     const usage = measureUsage(packs, reachable);
     const threshold = this.#options.repackBelow ?? 0.8;
     const doomed = usage.filter((u) => u.usedBlobs === 0);
-    const repack = usage.filter((u) => u.usedBlobs > 0 && u.usedBytes / u.pack.size < threshold);
+    // Shares are of blob bytes: a pack's own header and salt are not waste.
+    const repack = usage.filter((u) => u.usedBlobs > 0 && u.usedBytes / u.blobBytes < threshold);
     const kept = usage.filter((u) => u.usedBlobs > 0 && !repack.includes(u));
     const unindexed = await this.#unindexedPacks(new Set(packs.map((pack) => pack.id)));
     const plan: PrunePlan = {
@@ -134,7 +137,7 @@ class Pruner {
       repackUsedBytes: sum(repack.map((u) => u.usedBytes)),
       unindexedPacks: unindexed.length,
       unindexedBytes: sum(unindexed.map((pack) => pack.size)),
-      keptUnusedBytes: sum(kept.map((u) => u.pack.size - u.usedBytes)),
+      keptUnusedBytes: sum(kept.map((u) => u.blobBytes - u.usedBytes)),
     };
     if (this.#options.dryRun) {
       return { plan, dryRun: true, packsDeleted: 0, bytesDeleted: 0, packsWritten: 0, packsRestored: 0, marksPending: 0, waitingFor: [] };
@@ -315,8 +318,9 @@ class Pruner {
 function measureUsage(packs: readonly IndexedPack[], reachable: ReachableBlobs): PackUsage[] {
   const claimed = new Set<string>();
   return packs.map((pack) => {
-    const usage: PackUsage = { pack, used: [], usedBytes: 0, usedBlobs: 0 };
+    const usage: PackUsage = { pack, used: [], blobBytes: 0, usedBytes: 0, usedBlobs: 0 };
     for (const [position, blob] of pack.blobs.entries()) {
+      usage.blobBytes += blob.length;
       const hex = blob.id.toString('hex');
       if (!isUsed(hex, reachable) || claimed.has(hex)) continue;
       claimed.add(hex);

@@ -146,8 +146,17 @@ export class Repository {
         hint: `create one with \`failsafe init --repo ${storage.location}\``,
       });
     }
+    let damaged = 0;
     for (const keyId of keyIds.sort()) {
-      const keyFile = parseKeyFile(await storage.get(`keys/${keyId}`), keyId);
+      let keyFile;
+      try {
+        keyFile = parseKeyFile(await storage.get(`keys/${keyId}`), keyId);
+      } catch (err) {
+        // Another key may still open the repository.
+        if (!isErrorCode(err, 'CORRUPT') && !isErrorCode(err, 'NOT_FOUND')) throw err;
+        damaged++;
+        continue;
+      }
       const masterSecret = await unwrapKeyFile(keyFile, password);
       if (!masterSecret) continue;
       const keys = deriveKeys(masterSecret);
@@ -155,7 +164,10 @@ export class Repository {
       return new Repository(storage, config, masterSecret, keyId, options);
     }
     throw new FailsafeError('WRONG_PASSWORD', 'wrong password or no matching key', {
-      hint: 'check FAILSAFE_PASSWORD / FAILSAFE_PASSWORD_FILE / --password-file',
+      hint:
+        damaged > 0
+          ? `${damaged} key file(s) are damaged; check FAILSAFE_PASSWORD / FAILSAFE_PASSWORD_FILE / --password-file`
+          : 'check FAILSAFE_PASSWORD / FAILSAFE_PASSWORD_FILE / --password-file',
     });
   }
 

@@ -124,9 +124,7 @@ describe('encodeTree and decodeTree', () => {
     );
   });
 
-  // BUG: decodeTree reads `.nodes` of whatever JSON.parse returned; for the document `null` that throws a
-  // TypeError ("Cannot read properties of null") instead of CORRUPT. Repro: decodeTree(Buffer.from('null'), 't')
-  it.fails('refuse the JSON document null as CORRUPT', () => {
+  it('refuse the JSON document null as CORRUPT', () => {
     expect(outcome(() => decodeTree(Buffer.from('null'), 'tree'))).toBe('CORRUPT');
   });
 });
@@ -156,12 +154,7 @@ describe('formatNanoTime and isoToEpochSeconds', () => {
     expect(formatNanoTime(-1_500_000_000n)).toBe('1969-12-31T23:59:58.500000000Z');
   });
 
-  // BUG: formatNanoTime truncates ns / 1e6 toward zero before taking the second from a Date, so a time
-  // before 1970 whose sub-millisecond part is non-zero and that lies in the last millisecond of a second
-  // comes out one second late: -1 ns (1969-12-31T23:59:59.999999999Z) gives 1970-01-01T00:00:00.999999999Z.
-  // Files with pre-epoch mtimes (e.g. -1 from broken archives) would be restored with a wrong mtime.
-  // Repro: formatNanoTime(-1n). Fix: floor division for negative ns.
-  it.fails('format times before 1970 correctly', () => {
+  it('format times before 1970 correctly', () => {
     expect(formatNanoTime(-1n)).toBe('1969-12-31T23:59:59.999999999Z');
     expect(formatNanoTime(-1_000_000_001n)).toBe('1969-12-31T23:59:58.999999999Z');
     fc.assert(

@@ -54,7 +54,7 @@ export function decodeTree(data: Buffer, what: string): Tree {
   } catch (err) {
     throw new FailsafeError('CORRUPT', `${what}: tree is not valid JSON`, { cause: err });
   }
-  const nodes = (parsed as { nodes?: unknown }).nodes;
+  const nodes = typeof parsed === 'object' && parsed !== null ? (parsed as { nodes?: unknown }).nodes : undefined;
   if (!Array.isArray(nodes)) throw new FailsafeError('CORRUPT', `${what}: tree has no node list`);
   for (const node of nodes as TreeNode[]) {
     if (!isValidNode(node)) {
@@ -73,9 +73,11 @@ function isValidNode(node: TreeNode): boolean {
   if (typeof node !== 'object' || node === null || typeof node.name !== 'string' || !isSafeNodeName(node.name)) {
     return false;
   }
+  const numbers = [node.mode, node.uid, node.gid];
+  if (!numbers.every((value) => Number.isInteger(value)) || typeof node.mtime !== 'string') return false;
   switch (node.type) {
     case 'file':
-      return Array.isArray(node.content) && typeof node.size === 'number';
+      return Array.isArray(node.content) && node.content.every((id) => typeof id === 'string') && typeof node.size === 'number';
     case 'dir':
       return typeof node.subtree === 'string';
     case 'symlink':
@@ -87,10 +89,10 @@ function isValidNode(node: TreeNode): boolean {
 
 /** Formats a `stat` time in nanoseconds (bigint) as ISO-8601 with nanoseconds. */
 export function formatNanoTime(ns: bigint): string {
-  const ms = ns / 1_000_000n;
-  const iso = new Date(Number(ms)).toISOString();
-  const fraction = (((ns % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n).toString().padStart(9, '0');
-  return `${iso.slice(0, 19)}.${fraction}Z`;
+  const fraction = ((ns % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n;
+  const seconds = (ns - fraction) / 1_000_000_000n; // floor, also before 1970
+  const iso = new Date(Number(seconds) * 1000).toISOString();
+  return `${iso.slice(0, 19)}.${fraction.toString().padStart(9, '0')}Z`;
 }
 
 /** Seconds since the epoch (fractional) of an ISO time with up to nanosecond precision. */

@@ -95,6 +95,7 @@ describe('withRetry backoff', () => {
     const storage = withRetry(inner, {
       baseDelayMs: 600_000,
       maxDelayMs: 600_000,
+      maxElapsedMs: Number.POSITIVE_INFINITY,
       random: () => 1,
       signal: controller.signal,
       onRetry: () => setImmediate(() => controller.abort(new Error('SIGINT'))),
@@ -104,6 +105,14 @@ describe('withRetry backoff', () => {
     expect((err.cause as Error).message).toBe('SIGINT');
     await expectCode(storage.get('k'), 'ABORTED');
     expect(inner.calls).toBe(1);
+  });
+
+  it('starts no attempt after maxElapsedMs, whatever attempts are left', async () => {
+    const inner = flakyStorage([transient(), transient(), transient(), transient()]);
+    const storage = withRetry(inner, { attempts: 100, baseDelayMs: 40, maxDelayMs: 40, maxElapsedMs: 100, random: () => 1 });
+    const err = await expectCode(storage.get('k'), 'UNAVAILABLE');
+    expect(err.message).toMatch(/^gave up after \d attempts in \d+ s/);
+    expect(inner.calls).toBeLessThan(4);
   });
 
   it('restarts a failed listing without yielding any object twice', async () => {

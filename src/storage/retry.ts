@@ -11,6 +11,11 @@ export interface RetryOptions {
   readonly baseDelayMs?: number;
   /** Upper bound of any backoff. Default 10 s. */
   readonly maxDelayMs?: number;
+  /**
+   * No new attempt starts once this much time has passed since the first one, so a service that
+   * hangs instead of failing cannot hold a command for attempts × timeout. Default 5 minutes.
+   */
+  readonly maxElapsedMs?: number;
   /** Stops waiting between attempts; the pending operation then fails with `ABORTED`. */
   readonly signal?: AbortSignal;
   /** Called before each backoff, e.g. to log "retrying get data/ab in 340 ms (attempt 2/8): ...". */
@@ -49,10 +54,12 @@ export function withRetry(storage: Storage, options: RetryOptions = {}): Storage
   const attempts = Math.max(1, options.attempts ?? 8);
   const baseDelayMs = options.baseDelayMs ?? 100;
   const maxDelayMs = options.maxDelayMs ?? 10_000;
+  const maxElapsedMs = options.maxElapsedMs ?? 5 * 60_000;
   const random = options.random ?? Math.random;
   const { signal, onRetry } = options;
 
   async function retry<T>(operation: string, subject: string, action: () => Promise<T>): Promise<T> {
+    const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       throwIfAborted(signal, operation, subject);
       try {
@@ -61,6 +68,9 @@ export function withRetry(storage: Storage, options: RetryOptions = {}): Storage
         if (!(err instanceof FailsafeError) || !err.retryable) throw err;
         if (attempt >= attempts) throw withContext(`gave up after ${attempts} attempts`, err);
         const delayMs = Math.round(random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1)));
+        if (Date.now() - started + delayMs > maxElapsedMs) {
+          throw withContext(`gave up after ${attempt} attempts in ${Math.round((Date.now() - started) / 1000)} s`, err);
+        }
         onRetry?.({ operation, subject, attempt, attempts, delayMs, error: err });
         await sleep(delayMs, signal, operation, subject);
       }

@@ -47,7 +47,7 @@ export interface S3StorageOptions {
   readonly connections?: number;
   /** Time to establish a TCP/TLS connection. Default 10 s. */
   readonly connectTimeoutMs?: number;
-  /** Time from sending a request (body included) to the response headers. Default 5 min. */
+  /** Time from sending a request (body included) to the response headers. Default 2 min. */
   readonly requestTimeoutMs?: number;
   /** Time a socket may stay silent while a response body is read. Default 60 s. */
   readonly idleTimeoutMs?: number;
@@ -107,7 +107,7 @@ export class S3Storage implements Storage {
       responseChecksumValidation: 'WHEN_REQUIRED',
       requestHandler: {
         connectionTimeout: options.connectTimeoutMs ?? 10_000,
-        requestTimeout: options.requestTimeoutMs ?? 300_000,
+        requestTimeout: options.requestTimeoutMs ?? 120_000,
         throwOnRequestTimeout: true,
         socketTimeout: options.idleTimeoutMs ?? 60_000,
         httpAgent: { keepAlive: true, maxSockets: options.connections ?? 16 },
