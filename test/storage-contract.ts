@@ -54,6 +54,19 @@ export function describeStorageContract(
       }
     });
 
+    it('stores a list of pieces as their concatenation', async () => {
+      const storage = await open();
+      // Many pieces (more than one writev batch), some empty, one large.
+      const pieces = [
+        Buffer.alloc(0),
+        ...Array.from({ length: 1500 }, (_, i) => Buffer.from(`piece-${i};`)),
+        randomBytes(3 * 1024 * 1024),
+        Buffer.alloc(0),
+      ];
+      await storage.put('pieces', pieces);
+      expect((await storage.get('pieces')).equals(Buffer.concat(pieces))).toBe(true);
+    });
+
     it('overwrites an object with different bytes and accepts the same bytes twice', async () => {
       const storage = await open();
       await storage.put('k', Buffer.from('first version'));

@@ -135,8 +135,8 @@ export class BlobWriter {
     const pack = builder.finish();
     while (this.#uploads.size >= this.#maxUploads) await Promise.race(this.#uploads);
     const upload = (async () => {
-      await this.#repo.storage.put(packKey(pack.id), pack.bytes);
-      const indexed: IndexedPack = { id: pack.id, salt: pack.salt, size: pack.bytes.length, blobs: pack.blobs };
+      await this.#repo.storage.put(packKey(pack.id), pack.pieces);
+      const indexed: IndexedPack = { id: pack.id, salt: pack.salt, size: pack.size, blobs: pack.blobs };
       this.stats.packs++;
       this.#onPackStored?.(indexed);
       this.#repo.index.addPack(indexed);

@@ -37,7 +37,10 @@ const blobInput: fc.Arbitrary<BlobInput> = fc.record({
 function buildPack(inputs: readonly BlobInput[]) {
   const builder = new PackBuilder(keys);
   const added = inputs.map((input) => builder.add(input.type, computeBlobId(keys, input.body), input.codec, input.body, input.rawLength));
-  return { added, pack: builder.finish(), size: builder.size };
+  const finished = builder.finish();
+  const pack = { ...finished, bytes: Buffer.concat(finished.pieces) };
+  expect(pack.bytes.length).toBe(finished.size);
+  return { added, pack, size: builder.size };
 }
 
 describe('PackBuilder and parsePack', () => {

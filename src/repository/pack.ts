@@ -3,7 +3,8 @@
  * Layout in docs/repository-format.md, section "Pack file".
  */
 import { FailsafeError } from '../core/errors.js';
-import { type RepositoryKeys, CRYPTO_SIZES, PackCipher, sha256Hex } from './crypto.js';
+import { createHash } from 'node:crypto';
+import { type RepositoryKeys, CRYPTO_SIZES, PackCipher } from './crypto.js';
 
 export const BlobType = { Data: 0, Tree: 1 } as const;
 export type BlobType = (typeof BlobType)[keyof typeof BlobType];
@@ -37,10 +38,12 @@ export function blobAad(type: BlobType, id: Uint8Array): Buffer {
 }
 
 export interface FinishedPack {
-  /** SHA-256 of `bytes`, hex: the pack's name. */
+  /** SHA-256 of the pack's bytes, hex: the pack's name. */
   readonly id: string;
   readonly salt: Buffer;
-  readonly bytes: Buffer;
+  /** The pack's bytes in pieces, in order (stored without joining them). */
+  readonly pieces: readonly Buffer[];
+  readonly size: number;
   readonly blobs: readonly PackedBlob[];
 }
 
@@ -50,7 +53,7 @@ export interface FinishedPack {
  * @example
  * const pack = new PackBuilder(keys);
  * pack.add(BlobType.Data, id, Codec.Zstd, compressed, raw.length);
- * const { id: packId, bytes } = pack.finish();
+ * const { id: packId, pieces } = pack.finish();
  */
 export class PackBuilder {
   readonly #cipher: PackCipher;
@@ -93,8 +96,10 @@ export class PackBuilder {
     const headerLength = header.reduce((sum, part) => sum + part.length, 0);
     const trailer = Buffer.alloc(4);
     trailer.writeUInt32LE(headerLength);
-    const bytes = Buffer.concat([...this.#parts, ...header, trailer]);
-    return { id: sha256Hex(bytes), salt: this.#cipher.salt, bytes, blobs: this.#blobs };
+    const pieces = [...this.#parts, ...header, trailer];
+    const hash = createHash('sha256');
+    for (const piece of pieces) hash.update(piece);
+    return { id: hash.digest('hex'), salt: this.#cipher.salt, pieces, size: headerOffset + headerLength + 4, blobs: this.#blobs };
   }
 }
 

@@ -53,8 +53,7 @@ const configSchema = z.object({
     maxSize: z.number().int(),
   }),
   packSize: z.number().int().min(1024),
-  /** Absent in repositories created before the setting existed: `default`. */
-  compression: z.enum(['fast', 'default', 'max']).default('default'),
+  compression: z.enum(['fast', 'better', 'max']),
 });
 
 export type RepositoryConfig = z.infer<typeof configSchema>;
@@ -83,6 +82,8 @@ export class Repository {
   readonly #masterSecret: Buffer;
   #index: RepositoryIndex | undefined;
   #gearTable: Uint32Array | undefined;
+  /** Pack keys of recently read packs (deriving one costs an HKDF). */
+  readonly #packCiphers = new Map<string, PackCipher>();
 
   private constructor(
     storage: Storage,
@@ -122,7 +123,7 @@ export class Repository {
       created: new Date().toISOString(),
       chunker: { secret: randomBytes(32).toString('base64'), ...DEFAULT_CHUNKER_PARAMS },
       packSize: options.packSize ?? DEFAULT_PACK_SIZE,
-      compression: options.compression ?? 'default',
+      compression: options.compression ?? 'fast',
     };
     const keyId = randomHex();
     const keyFile = await createKeyFile(masterSecret, password, options.scrypt ?? DEFAULT_SCRYPT);
@@ -270,8 +271,7 @@ export class Repository {
     const what = `${blobTypeName(location.type)} blob ${hex.slice(0, 12)} in pack ${location.pack.id.slice(0, 12)}`;
     try {
       const record = await this.storage.getRange(packKey(location.pack.id), location.offset, location.length);
-      const cipher = new PackCipher(this.keys, location.pack.salt);
-      const plain = cipher.decrypt(location.offset, blobAad(location.type, id), record, what);
+      const plain = this.#packCipher(location.pack.id, location.pack.salt).decrypt(location.offset, blobAad(location.type, id), record, what);
       const data = await decodeBlob(plain, location.rawLength, what);
       if (options.verifyId !== false && !computeBlobId(this.keys, data).equals(id)) {
         throw new FailsafeError('CORRUPT', `${what}: content does not match its id`);
@@ -285,6 +285,16 @@ export class Repository {
           })
         : err;
     }
+  }
+
+  #packCipher(packId: string, salt: Buffer): PackCipher {
+    let cipher = this.#packCiphers.get(packId);
+    if (!cipher) {
+      if (this.#packCiphers.size >= 64) this.#packCiphers.delete(this.#packCiphers.keys().next().value!);
+      cipher = new PackCipher(this.keys, salt);
+      this.#packCiphers.set(packId, cipher);
+    }
+    return cipher;
   }
 
   async loadTree(id: string): Promise<Tree> {

@@ -7,7 +7,8 @@ import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises
 import { dirname, join, resolve } from 'node:path';
 import { FailsafeError, isSystemError, messageOf } from '../core/errors.js';
 import { assertValidKey, assertValidPrefix, assertValidRange, truncated } from './keys.js';
-import type { ObjectInfo, Storage } from './storage.js';
+import { ReadHandleCache } from './read-handle-cache.js';
+import type { ObjectData, ObjectInfo, Storage } from './storage.js';
 
 /** Folder under the root that holds unfinished writes; never listed, never a valid first key segment. */
 const TEMP_DIR = '.tmp';
@@ -28,6 +29,11 @@ const PARALLELISM = 32;
 export class FsStorage implements Storage {
   readonly location: string;
   readonly #root: string;
+  /**
+   * For `getRange` only. A file replaced by another process may be read through an old handle until it
+   * is evicted; the repository reads ranges of packs only, whose content never changes.
+   */
+  readonly #readHandles = new ReadHandleCache();
 
   constructor(root: string) {
     this.#root = resolve(root);
@@ -49,12 +55,14 @@ export class FsStorage implements Storage {
     }
   }
 
-  async put(key: string, data: Uint8Array): Promise<void> {
+  async put(key: string, data: ObjectData): Promise<void> {
     const target = this.#pathOf(key);
+    this.#readHandles.invalidate(target);
     const temp = join(this.#root, TEMP_DIR, `${randomBytes(12).toString('hex')}.tmp`);
     try {
       await this.#writeSynced(temp, data);
       await this.#renameIntoPlace(temp, target);
+      this.#readHandles.invalidate(target);
     } catch (err) {
       await rm(temp, { force: true }).catch(() => undefined);
       throw mapFsError(err, 'write', key, this.location);
@@ -74,27 +82,27 @@ export class FsStorage implements Storage {
 
   async getRange(key: string, offset: number, length: number): Promise<Buffer> {
     assertValidRange(offset, length);
-    const handle = await this.#openForRead(key);
+    const path = this.#pathOf(key);
     try {
-      if (length === 0) {
-        const info = await handle.stat();
-        if (!info.isFile()) throw notFound(key, this.location);
-        const size = info.size;
-        if (offset > size) throw truncated(key, this.location, offset, length, size);
-        return Buffer.alloc(0);
-      }
-      const buffer = Buffer.alloc(length);
-      let filled = 0;
-      while (filled < length) {
-        const { bytesRead } = await handle.read(buffer, filled, length - filled, offset + filled);
-        if (bytesRead === 0) throw truncated(key, this.location, offset, length, (await handle.stat()).size);
-        filled += bytesRead;
-      }
-      return buffer;
+      return await this.#readHandles.use(path, async (handle) => {
+        if (length === 0) {
+          const info = await handle.stat();
+          if (!info.isFile()) throw notFound(key, this.location);
+          if (offset > info.size) throw truncated(key, this.location, offset, length, info.size);
+          return Buffer.alloc(0);
+        }
+        // Not zero-filled: every byte is overwritten, or the read fails.
+        const buffer = Buffer.allocUnsafe(length);
+        let filled = 0;
+        while (filled < length) {
+          const { bytesRead } = await handle.read(buffer, filled, length - filled, offset + filled);
+          if (bytesRead === 0) throw truncated(key, this.location, offset, length, (await handle.stat()).size);
+          filled += bytesRead;
+        }
+        return buffer;
+      });
     } catch (err) {
       throw err instanceof FailsafeError ? err : mapFsError(err, 'read', key, this.location);
-    } finally {
-      await handle.close().catch(() => undefined);
     }
   }
 
@@ -118,6 +126,7 @@ export class FsStorage implements Storage {
 
   async delete(keys: readonly string[]): Promise<void> {
     const paths = keys.map((key) => this.#pathOf(key));
+    for (const path of paths) this.#readHandles.invalidate(path);
     for (let i = 0; i < keys.length; i += PARALLELISM) {
       await Promise.all(
         paths.slice(i, i + PARALLELISM).map(async (path, j) => {
@@ -135,7 +144,7 @@ export class FsStorage implements Storage {
   }
 
   async close(): Promise<void> {
-    // Every method closes its own handles; nothing is pooled.
+    await this.#readHandles.closeAll();
   }
 
   #pathOf(key: string): string {
@@ -155,7 +164,7 @@ export class FsStorage implements Storage {
     }
   }
 
-  async #writeSynced(temp: string, data: Uint8Array): Promise<void> {
+  async #writeSynced(temp: string, data: ObjectData): Promise<void> {
     let handle: FileHandle;
     try {
       handle = await open(temp, 'wx', FILE_MODE);
@@ -165,7 +174,8 @@ export class FsStorage implements Storage {
       handle = await open(temp, 'wx', FILE_MODE);
     }
     try {
-      await handle.writeFile(data);
+      if (data instanceof Uint8Array) await handle.writeFile(data);
+      else await writeAll(handle, data);
       await handle.sync();
     } finally {
       await handle.close();
@@ -281,4 +291,18 @@ export function mapFsError(err: unknown, operation: FsOperation, what: string, l
     cause: err,
     ...(code === 'ENOSPC' ? { hint: `free space on the file system holding ${location ?? what}` } : {}),
   });
+}
+
+/** Writes pieces in order with writev, resuming after short writes. */
+async function writeAll(handle: FileHandle, pieces: readonly Uint8Array[]): Promise<void> {
+  let queue = pieces.filter((piece) => piece.length > 0);
+  while (queue.length > 0) {
+    // writev takes at most IOV_MAX (1024) buffers at once.
+    const batch = queue.slice(0, 1024);
+    let { bytesWritten } = await handle.writev(batch);
+    let done = 0;
+    while (done < batch.length && bytesWritten >= batch[done]!.length) bytesWritten -= batch[done++]!.length;
+    const rest = done < batch.length ? [batch[done]!.subarray(bytesWritten), ...batch.slice(done + 1)] : [];
+    queue = [...rest, ...queue.slice(batch.length)];
+  }
 }

@@ -15,7 +15,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { FailsafeError } from '../core/errors.js';
 import { assertValidKey, assertValidPrefix, assertValidRange, truncated } from './keys.js';
 import { classifyS3Error } from './s3-errors.js';
-import type { ObjectInfo, Storage } from './storage.js';
+import { type ObjectData, type ObjectInfo, type Storage, joinData } from './storage.js';
 
 const MiB = 1024 * 1024;
 /** S3 refuses parts smaller than this (except the last one). */
@@ -116,7 +116,8 @@ export class S3Storage implements Storage {
     });
   }
 
-  async put(key: string, data: Uint8Array): Promise<void> {
+  async put(key: string, pieces: ObjectData): Promise<void> {
+    const data = joinData(pieces);
     const params = { Bucket: this.#bucket, Key: this.#objectKey(key) };
     await this.#call('put', key, async () => {
       if (data.length <= this.#multipartThreshold) {

@@ -17,11 +17,12 @@ export interface Storage {
   readonly location: string;
 
   /**
-   * Stores `data` under `key`. Atomic: readers see either the previous state or the whole new object,
-   * never a prefix of it, even if the process dies mid-write. Idempotent: writing the same bytes twice is
-   * not an error; writing different bytes replaces the object.
+   * Stores `data` under `key`; a list of pieces is stored as their concatenation (so callers need not
+   * copy a pack into one buffer). Atomic: readers see either the previous state or the whole new
+   * object, never a prefix of it, even if the process dies mid-write. Idempotent: writing the same bytes
+   * twice is not an error; writing different bytes replaces the object.
    */
-  put(key: string, data: Uint8Array): Promise<void>;
+  put(key: string, data: ObjectData): Promise<void>;
 
   /** Reads a whole object. `NOT_FOUND` when absent. */
   get(key: string): Promise<Buffer>;
@@ -47,6 +48,20 @@ export interface Storage {
 
   /** Releases sockets and file handles. The storage must not be used afterwards. */
   close(): Promise<void>;
+}
+
+/** An object's bytes: one buffer, or pieces in order. */
+export type ObjectData = Uint8Array | readonly Uint8Array[];
+
+/** Total length of {@link ObjectData}. */
+export function dataLength(data: ObjectData): number {
+  return data instanceof Uint8Array ? data.length : data.reduce((sum, piece) => sum + piece.length, 0);
+}
+
+/** {@link ObjectData} as one buffer (copies only when given pieces). */
+export function joinData(data: ObjectData): Buffer {
+  if (!(data instanceof Uint8Array)) return Buffer.concat(data);
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
 export interface ObjectInfo {

@@ -10,9 +10,9 @@ export function registerInit(program: Command): void {
       .command('init')
       .description('create a new, empty repository (the password comes from FAILSAFE_PASSWORD[_FILE] or --password-file)')
       .addOption(
-        new Option('--compression <level>', 'zstd level for new data: fast (1), default (3) or max (19)')
+        new Option('--compression <level>', 'zstd level for new data: fast (1), better (3) or max (19)')
           .choices(Object.keys(COMPRESSION_LEVELS))
-          .default('default'),
+          .default('fast'),
       )
       .action(
         runAction(async (ctx, options: { compression: CompressionName }) => {
