@@ -13,7 +13,7 @@ import type { Repository } from './repository.js';
 export interface BlobWriterOptions {
   /** Write an index file after this many uploaded packs (and at flush). Default 8. */
   readonly indexEveryPacks?: number;
-  /** Bytes of blobs accepted but not yet packed; `save` waits above this. Default 64 MiB. */
+  /** Bytes of blobs accepted but not yet packed; `save` waits above this. Default 32 MiB. */
   readonly maxPendingBytes?: number;
   /** Packs uploading at once. Default 2. */
   readonly maxUploads?: number;
@@ -60,7 +60,7 @@ export class BlobWriter {
   constructor(repo: Repository, options: BlobWriterOptions = {}) {
     this.#repo = repo;
     this.#indexEveryPacks = options.indexEveryPacks ?? 8;
-    this.#maxPendingBytes = options.maxPendingBytes ?? 64 * 1024 * 1024;
+    this.#maxPendingBytes = options.maxPendingBytes ?? 32 * 1024 * 1024;
     this.#maxUploads = options.maxUploads ?? 2;
     this.#onPackStored = options.onPackStored;
     this.#ignoreIndex = options.ignoreIndex ?? false;

@@ -3,15 +3,28 @@
  * streams the chunks of a content list back in order with a bounded read-ahead window. Every source
  * (files, stdin, database tables) goes through these two functions.
  */
-import { BlobWriter } from './blob-writer.js';
+import type { BlobWriter } from './blob-writer.js';
 import { computeBlobId } from './crypto.js';
 import { BlobType } from './pack.js';
+import type { HashedChunk, ParallelChunker } from './parallel-chunker.js';
 import type { Repository } from './repository.js';
 
 export interface SavedContent {
   /** Data blob ids (hex), in order. */
   readonly content: string[];
   readonly size: number;
+}
+
+/**
+ * Bytes to store: a stream of pieces, or a reader that fills a buffer and returns how many bytes it
+ * put there (0 at the end) — the latter lets file reads land directly in buffers that are reused.
+ */
+export type ContentSource = AsyncIterable<Uint8Array> | ((buffer: Buffer) => Promise<number>);
+
+export interface SaveContentOptions {
+  /** Chunk and hash on worker threads; without it, on this thread. */
+  readonly chunker?: ParallelChunker;
+  readonly onBytes?: (bytes: number) => void;
 }
 
 /**
@@ -22,25 +35,38 @@ export interface SavedContent {
 export async function saveContent(
   repo: Repository,
   writer: BlobWriter,
-  source: AsyncIterable<Uint8Array>,
-  onBytes?: (bytes: number) => void,
+  source: ContentSource,
+  options: SaveContentOptions = {},
 ): Promise<SavedContent> {
-  const chunker = repo.newChunker();
   const content: string[] = [];
   let size = 0;
-  const store = async (chunk: Buffer): Promise<void> => {
-    const id = computeBlobId(repo.keys, chunk);
+  const chunks = options.chunker ? options.chunker.chunk(source) : chunkHere(repo, source);
+  for await (const { id, data } of chunks) {
     content.push(id.toString('hex'));
-    await writer.save(BlobType.Data, chunk, id);
-  };
-  for await (const piece of source) {
-    size += piece.length;
-    for (const chunk of chunker.push(piece)) await store(chunk);
-    onBytes?.(piece.length);
+    size += data.length;
+    await writer.save(BlobType.Data, data, id);
+    options.onBytes?.(data.length);
+  }
+  return { content, size };
+}
+
+const READ_BYTES = 8 * 1024 * 1024;
+
+/** The single-threaded path: chunk and hash on the calling thread. */
+async function* chunkHere(repo: Repository, source: ContentSource): AsyncGenerator<HashedChunk> {
+  const chunker = repo.newChunker();
+  const hashed = (data: Buffer): HashedChunk => ({ id: computeBlobId(repo.keys, data), data });
+  if (typeof source === 'function') {
+    // The chunker copies what it keeps, so one read buffer serves the whole stream.
+    const buffer = Buffer.allocUnsafe(READ_BYTES);
+    for (let length = await source(buffer); length > 0; length = await source(buffer)) {
+      for (const chunk of chunker.push(buffer.subarray(0, length))) yield hashed(chunk);
+    }
+  } else {
+    for await (const piece of source) for (const chunk of chunker.push(piece)) yield hashed(chunk);
   }
   const tail = chunker.finish();
-  if (tail && tail.length > 0) await store(tail);
-  return { content, size };
+  if (tail && tail.length > 0) yield hashed(tail);
 }
 
 export interface ReadContentOptions {

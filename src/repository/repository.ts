@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { FailsafeError, isErrorCode, withContext } from '../core/errors.js';
 import type { Storage } from '../storage/storage.js';
 import { BlobWriter, type BlobWriterOptions } from './blob-writer.js';
-import { Chunker, DEFAULT_CHUNKER_PARAMS, createGearTable } from './chunker.js';
+import { Chunker, type ChunkerParams, DEFAULT_CHUNKER_PARAMS, createGearTable } from './chunker.js';
 import { type CompressionName, decodeBlob, decodePayload, encodePayload } from './compression.js';
 import {
   type RepositoryKeys,
@@ -23,6 +23,7 @@ import {
   unseal,
 } from './crypto.js';
 import { decodeIndex } from './index-file.js';
+import { ParallelChunker } from './parallel-chunker.js';
 import { type ScryptParams, DEFAULT_SCRYPT, createKeyFile, parseKeyFile, unwrapKeyFile } from './key-file.js';
 import { type LockKind, type LockTiming, DEFAULT_LOCK_TIMING, Lock } from './lock.js';
 import { blobAad, blobTypeName, packKey } from './pack.js';
@@ -303,9 +304,22 @@ export class Repository {
 
   /** A content-defined chunker with this repository's secret gear table and sizes. */
   newChunker(): Chunker {
+    return new Chunker(this.#gear(), this.#chunkerParams());
+  }
+
+  /** Chunking and hashing on `workers` threads; close it when done. */
+  newParallelChunker(workers: number): ParallelChunker {
+    return new ParallelChunker(this.#gear(), this.#chunkerParams(), this.keys.blobId, workers);
+  }
+
+  #gear(): Uint32Array {
     this.#gearTable ??= createGearTable(Buffer.from(this.config.chunker.secret, 'base64'));
+    return this.#gearTable;
+  }
+
+  #chunkerParams(): ChunkerParams {
     const { minSize, avgSize, maxSize } = this.config.chunker;
-    return new Chunker(this.#gearTable, { minSize, avgSize, maxSize });
+    return { minSize, avgSize, maxSize };
   }
 
   /** A writer session that stores new blobs in packs and indexes them. */

@@ -2,6 +2,7 @@
  * The concurrency wrapper: caps how many storage operations run at once.
  */
 import { FailsafeError } from '../core/errors.js';
+import { Semaphore } from '../core/semaphore.js';
 import type { Storage } from './storage.js';
 
 /**
@@ -18,14 +19,7 @@ export function withConcurrencyLimit(storage: Storage, limit: number): Storage {
     throw new FailsafeError('CONFIG', `storage concurrency must be a positive integer, got ${limit}`);
   }
   const semaphore = new Semaphore(limit);
-  const limited = async <T>(action: () => Promise<T>): Promise<T> => {
-    const release = await semaphore.acquire();
-    try {
-      return await action();
-    } finally {
-      release();
-    }
-  };
+  const limited = <T>(action: () => Promise<T>): Promise<T> => semaphore.run(action);
 
   return {
     location: storage.location,
@@ -44,31 +38,4 @@ export function withConcurrencyLimit(storage: Storage, limit: number): Storage {
     delete: (keys) => limited(() => storage.delete(keys)),
     close: () => storage.close(),
   };
-}
-
-/** A counting semaphore with FIFO hand-off. */
-class Semaphore {
-  #available: number;
-  readonly #waiting: Array<() => void> = [];
-
-  constructor(permits: number) {
-    this.#available = permits;
-  }
-
-  /** Resolves to a release function once a permit is free; call it exactly once. */
-  async acquire(): Promise<() => void> {
-    if (this.#available > 0) {
-      this.#available--;
-    } else {
-      await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    }
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const next = this.#waiting.shift();
-      if (next !== undefined) next();
-      else this.#available++;
-    };
-  }
 }

@@ -37,10 +37,14 @@ export async function backupStdin(repo: Repository, options: StdinBackupOptions)
     const parent = await resolveParent(repo, 'auto', { hosts: [host], paths });
     const writer = repo.newBlobWriter();
     let bytesDone = 0;
-    const { content, size } = await saveContent(repo, writer, options.input, (bytes) => {
-      bytesDone += bytes;
-      options.onProgress?.({ phase: 'backup', bytesDone, itemsDone: 0, itemUnit: 'files', current: options.name });
-    });
+    const chunker = repo.newParallelChunker(1);
+    const { content, size } = await saveContent(repo, writer, options.input, {
+      chunker,
+      onBytes: (bytes) => {
+        bytesDone += bytes;
+        options.onProgress?.({ phase: 'backup', bytesDone, itemsDone: 0, itemUnit: 'files', current: options.name });
+      },
+    }).finally(() => chunker.close());
     const time = (options.time ?? start).toISOString();
     const { id: tree } = await writer.save(
       BlobType.Tree,
