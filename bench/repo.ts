@@ -56,7 +56,7 @@ ensureDebianPackage('/usr/bin/time', 'time');
 const tools: Tool[] = [
   {
     name: 'failsafe',
-    version: () => execFileSync(process.execPath, [CLI, '--version'], { encoding: 'utf8' }).trim(),
+    version: () => `failsafe ${execFileSync(process.execPath, [CLI, '--version'], { encoding: 'utf8' }).trim()}`,
     init: (repo) => run(process.execPath, [CLI, 'init', '--repo', repo], { FAILSAFE_PASSWORD: PASSWORD }),
     backup: (repo, data) => timed(process.execPath, [CLI, 'backup', '--quiet', '--repo', repo, '--path', data], { FAILSAFE_PASSWORD: PASSWORD }),
     restore: (repo, target) =>

@@ -24,6 +24,12 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+// `failsafe ls latest | head`: a closed pipe ends the command quietly, as it does for ls and cat.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? ExitCode.Ok);
+  throw err;
+});
+
 const json = process.argv.includes('--json');
 try {
   await buildProgram().parseAsync(process.argv);

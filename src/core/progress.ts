@@ -20,6 +20,25 @@ export interface Progress {
 
 export type ProgressListener = (progress: Progress) => void;
 
+/** A {@link Progress} without the absent totals (so listeners see no `undefined` fields). */
+export function progressOf(
+  phase: string,
+  itemUnit: string,
+  itemsDone: number,
+  itemsTotal: number | undefined,
+  bytesDone: number,
+  bytesTotal?: number,
+): Progress {
+  return {
+    phase,
+    itemUnit,
+    itemsDone,
+    bytesDone,
+    ...(itemsTotal === undefined ? {} : { itemsTotal }),
+    ...(bytesTotal === undefined ? {} : { bytesTotal }),
+  };
+}
+
 /** A non-fatal problem with one item; the operation went on without it. */
 export interface Warning {
   readonly path: string;

@@ -4,11 +4,22 @@
  * {@link BlobWriter.flush} only references indexed blobs.
  */
 import { FailsafeError } from '../core/errors.js';
-import { COMPRESSION_LEVELS, encodeBlob } from './compression.js';
-import { computeBlobId } from './crypto.js';
+import type { Storage } from '../storage/storage.js';
+import { COMPRESSION_LEVELS, type CompressionName, encodeBlob } from './compression.js';
+import { type RepositoryKeys, computeBlobId } from './crypto.js';
 import { type IndexedPack, encodeIndex } from './index-file.js';
 import { type BlobType, PackBuilder, packKey } from './pack.js';
-import type { Repository } from './repository.js';
+import type { RepositoryIndex } from './repository-index.js';
+
+/** The slice of a repository a writer needs (a `Repository` is one). */
+export interface BlobDestination {
+  readonly keys: RepositoryKeys;
+  readonly config: { readonly packSize: number; readonly compression: CompressionName };
+  readonly storage: Storage;
+  /** Loaded; new packs are added to it as they are stored, so later blobs deduplicate against them. */
+  readonly index: RepositoryIndex;
+  saveSealed(kind: 'index', payload: Buffer): Promise<string>;
+}
 
 export interface BlobWriterOptions {
   /** Write an index file after this many uploaded packs (and at flush). Default 8. */
@@ -42,7 +53,7 @@ export interface SaveResult {
 
 export class BlobWriter {
   readonly stats: BlobWriterStats = { newBlobs: 0, newRawBytes: 0, newStoredBytes: 0, packs: 0, indexFiles: 0 };
-  readonly #repo: Repository;
+  readonly #destination: BlobDestination;
   readonly #indexEveryPacks: number;
   readonly #maxPendingBytes: number;
   readonly #maxUploads: number;
@@ -57,8 +68,8 @@ export class BlobWriter {
   #pendingBytes = 0;
   #failure: unknown;
 
-  constructor(repo: Repository, options: BlobWriterOptions = {}) {
-    this.#repo = repo;
+  constructor(destination: BlobDestination, options: BlobWriterOptions = {}) {
+    this.#destination = destination;
     this.#indexEveryPacks = options.indexEveryPacks ?? 8;
     this.#maxPendingBytes = options.maxPendingBytes ?? 32 * 1024 * 1024;
     this.#maxUploads = options.maxUploads ?? 2;
@@ -69,7 +80,7 @@ export class BlobWriter {
   /** True when the repository or this session already stores a blob with this id. */
   has(id: Uint8Array): boolean {
     return (
-      (!this.#ignoreIndex && this.#repo.index.has(id)) ||
+      (!this.#ignoreIndex && this.#destination.index.has(id)) ||
       this.#pendingIds.has(Buffer.from(id.buffer, id.byteOffset, 32).toString('hex'))
     );
   }
@@ -80,7 +91,7 @@ export class BlobWriter {
    *
    * @example const { id, isNew } = await writer.save(BlobType.Data, chunk)
    */
-  async save(type: BlobType, data: Buffer, id: Buffer = computeBlobId(this.#repo.keys, data)): Promise<SaveResult> {
+  async save(type: BlobType, data: Buffer, id: Buffer = computeBlobId(this.#destination.keys, data)): Promise<SaveResult> {
     this.#throwIfFailed();
     if (this.has(id)) return { id, isNew: false };
     const hex = id.toString('hex');
@@ -114,17 +125,17 @@ export class BlobWriter {
   }
 
   async #store(type: BlobType, id: Buffer, data: Buffer): Promise<void> {
-    const encoded = await encodeBlob(data, COMPRESSION_LEVELS[this.#repo.config.compression]);
+    const encoded = await encodeBlob(data, COMPRESSION_LEVELS[this.#destination.config.compression]);
     let builder = this.#builders.get(type);
     if (!builder) {
-      builder = new PackBuilder(this.#repo.keys);
+      builder = new PackBuilder(this.#destination.keys);
       this.#builders.set(type, builder);
     }
     const blob = builder.add(type, id, encoded.codec, encoded.body, data.length);
     this.stats.newBlobs++;
     this.stats.newRawBytes += data.length;
     this.stats.newStoredBytes += blob.length;
-    if (builder.size >= this.#repo.config.packSize) {
+    if (builder.size >= this.#destination.config.packSize) {
       this.#builders.delete(type);
       await this.#upload(builder);
     }
@@ -135,11 +146,11 @@ export class BlobWriter {
     const pack = builder.finish();
     while (this.#uploads.size >= this.#maxUploads) await Promise.race(this.#uploads);
     const upload = (async () => {
-      await this.#repo.storage.put(packKey(pack.id), pack.pieces);
+      await this.#destination.storage.put(packKey(pack.id), pack.pieces);
       const indexed: IndexedPack = { id: pack.id, salt: pack.salt, size: pack.size, blobs: pack.blobs };
       this.stats.packs++;
       this.#onPackStored?.(indexed);
-      this.#repo.index.addPack(indexed);
+      this.#destination.index.addPack(indexed);
       for (const blob of pack.blobs) this.#pendingIds.delete(blob.id.toString('hex'));
       this.#unindexed.push(indexed);
       if (this.#unindexed.length >= this.#indexEveryPacks) await this.#writeIndex();
@@ -155,7 +166,7 @@ export class BlobWriter {
     if (this.#unindexed.length === 0) return;
     const packs = this.#unindexed;
     this.#unindexed = [];
-    await this.#repo.saveSealed('index', encodeIndex(packs));
+    await this.#destination.saveSealed('index', encodeIndex(packs));
     this.stats.indexFiles++;
   }
 

@@ -6,7 +6,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { FailsafeError, isErrorCode, messageOf } from '../core/errors.js';
-import type { ProgressListener } from '../core/progress.js';
+import { type ProgressListener, progressOf } from '../core/progress.js';
 import { decodeBlob } from './compression.js';
 import { PackCipher, computeBlobId, sha256Hex } from './crypto.js';
 import { decodeDeletionMark } from './deletion-mark.js';
@@ -67,12 +67,7 @@ export interface CheckResult {
  * @example const result = await checkRepository(repo, { readDataSubset: { fraction: 0.1 } })
  */
 export async function checkRepository(repo: Repository, options: CheckOptions = {}): Promise<CheckResult> {
-  const lock = await repo.lock('shared', 'check');
-  try {
-    return await new Checker(repo, options).run();
-  } finally {
-    await lock.release();
-  }
+  return repo.withLock('shared', 'check', () => new Checker(repo, options).run());
 }
 
 class Checker {
@@ -280,14 +275,7 @@ class Checker {
   }
 
   #report(phase: string, itemsDone: number, itemsTotal: number | undefined, bytesDone: number, bytesTotal?: number): void {
-    this.#options.onProgress?.({
-      phase,
-      itemsDone,
-      itemUnit: phase === 'read-data' ? 'packs' : 'trees',
-      bytesDone,
-      ...(itemsTotal === undefined ? {} : { itemsTotal }),
-      ...(bytesTotal === undefined ? {} : { bytesTotal }),
-    });
+    this.#options.onProgress?.(progressOf(phase, phase === 'read-data' ? 'packs' : 'trees', itemsDone, itemsTotal, bytesDone, bytesTotal));
   }
 }
 

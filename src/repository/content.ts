@@ -6,7 +6,7 @@
 import type { BlobWriter } from './blob-writer.js';
 import { computeBlobId } from './crypto.js';
 import { BlobType } from './pack.js';
-import type { HashedChunk, ParallelChunker } from './parallel-chunker.js';
+import type { ContentSource, HashedChunk, ParallelChunker } from './parallel-chunker.js';
 import type { Repository } from './repository.js';
 
 export interface SavedContent {
@@ -14,12 +14,6 @@ export interface SavedContent {
   readonly content: string[];
   readonly size: number;
 }
-
-/**
- * Bytes to store: a stream of pieces, or a reader that fills a buffer and returns how many bytes it
- * put there (0 at the end) — the latter lets file reads land directly in buffers that are reused.
- */
-export type ContentSource = AsyncIterable<Uint8Array> | ((buffer: Buffer) => Promise<number>);
 
 export interface SaveContentOptions {
   /** Chunk and hash on worker threads; without it, on this thread. */

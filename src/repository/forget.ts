@@ -39,8 +39,7 @@ export async function forget(repo: Repository, options: ForgetOptions): Promise<
       hint: 'name snapshots, or give --keep-* options (or a `retention` section in the config)',
     });
   }
-  const lock = await repo.lock('shared', 'forget');
-  try {
+  return repo.withLock('shared', 'forget', async () => {
     const removed = new Set<string>();
     for (const ref of options.snapshotIds ?? []) removed.add((await repo.findSnapshot(ref)).id);
     let groups: RetentionGroup<RetainedSnapshot>[] = [];
@@ -52,9 +51,7 @@ export async function forget(repo: Repository, options: ForgetOptions): Promise<
     }
     if (!options.dryRun) await repo.deleteSealed('snapshot', [...removed]);
     return { dryRun: options.dryRun ?? false, groups, removed: [...removed] };
-  } finally {
-    await lock.release();
-  }
+  });
 }
 
 function toRetained(snapshot: Snapshot): RetainedSnapshot {

@@ -8,7 +8,12 @@ import { Worker } from 'node:worker_threads';
 import { FailsafeError } from '../core/errors.js';
 import type { ChunkWorkerData, FromChunkWorker, ToChunkWorker } from './chunk-worker.js';
 import type { ChunkerParams } from './chunker.js';
-import type { ContentSource } from './content.js';
+
+/**
+ * Bytes to store: a stream of pieces, or a reader that fills a buffer and returns how many bytes it
+ * put there (0 at the end) — the latter lets file reads land directly in buffers that are reused.
+ */
+export type ContentSource = AsyncIterable<Uint8Array> | ((buffer: Buffer) => Promise<number>);
 
 export interface HashedChunk {
   readonly id: Buffer;

@@ -7,7 +7,7 @@
  * 2. sweep — once those sessions are gone, put back any doomed pack a late snapshot needs, delete the rest.
  */
 import { FailsafeError } from '../core/errors.js';
-import type { ProgressListener } from '../core/progress.js';
+import { type ProgressListener, progressOf } from '../core/progress.js';
 import { decodeBlob } from './compression.js';
 import { PackCipher, computeBlobId } from './crypto.js';
 import { type DeletionMark, decodeDeletionMark, encodeDeletionMark } from './deletion-mark.js';
@@ -61,12 +61,7 @@ export interface PruneResult {
  * @example const { plan, bytesDeleted } = await prune(repo, { repackBelow: 0.5 })
  */
 export async function prune(repo: Repository, options: PruneOptions = {}): Promise<PruneResult> {
-  const lock = await repo.lock('exclusive', 'prune');
-  try {
-    return await new Pruner(repo, options, lock.id).run();
-  } finally {
-    await lock.release();
-  }
+  return repo.withLock('exclusive', 'prune', (lock) => new Pruner(repo, options, lock.id).run());
 }
 
 interface PackUsage {
@@ -303,14 +298,7 @@ class Pruner {
   }
 
   #report(phase: string, itemsDone: number, itemsTotal: number | undefined, bytesDone: number, bytesTotal?: number): void {
-    this.#options.onProgress?.({
-      phase,
-      itemsDone,
-      itemUnit: phase === 'scan' ? 'trees' : 'packs',
-      bytesDone,
-      ...(itemsTotal === undefined ? {} : { itemsTotal }),
-      ...(bytesTotal === undefined ? {} : { bytesTotal }),
-    });
+    this.#options.onProgress?.(progressOf(phase, phase === 'scan' ? 'trees' : 'packs', itemsDone, itemsTotal, bytesDone, bytesTotal));
   }
 }
 

@@ -28,8 +28,7 @@ export interface RepositoryStats {
  * @example const { deduplicationRatio } = await repositoryStats(repo)
  */
 export async function repositoryStats(repo: Repository, filter: SnapshotFilter = {}): Promise<RepositoryStats> {
-  const lock = await repo.lock('shared', 'stats');
-  try {
+  return repo.withLock('shared', 'stats', async () => {
     const index = await repo.loadIndex();
     const snapshots = await repo.listSnapshots(filter);
     const reachable = await collectReachable(repo, snapshots.map((snapshot) => snapshot.tree));
@@ -53,7 +52,5 @@ export async function repositoryStats(repo: Repository, filter: SnapshotFilter =
       deduplicationRatio: uniqueRawBytes > 0 ? restoreBytes / uniqueRawBytes : 1,
       compressionRatio: uniqueStoredBytes > 0 ? uniqueRawBytes / uniqueStoredBytes : 1,
     };
-  } finally {
-    await lock.release();
-  }
+  });
 }

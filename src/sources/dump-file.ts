@@ -14,8 +14,7 @@ import type { TreeNode } from '../repository/tree.js';
  * @example await dumpFile(repo, snapshot, undefined, process.stdout)
  */
 export async function dumpFile(repo: Repository, snapshot: Snapshot, path: string | undefined, output: Writable): Promise<number> {
-  const lock = await repo.lock('shared', 'restore');
-  try {
+  return repo.withLock('shared', 'restore', async () => {
     await repo.loadIndex();
     const node = await findFile(repo, snapshot, path);
     let bytes = 0;
@@ -24,9 +23,7 @@ export async function dumpFile(repo: Repository, snapshot: Snapshot, path: strin
       if (!output.write(chunk)) await once(output, 'drain');
     }
     return bytes;
-  } finally {
-    await lock.release();
-  }
+  });
 }
 
 async function findFile(repo: Repository, snapshot: Snapshot, path: string | undefined): Promise<TreeNode> {

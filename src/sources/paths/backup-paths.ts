@@ -69,8 +69,7 @@ export interface PathsBackupResult {
 export async function backupPaths(repo: Repository, options: PathsBackupOptions): Promise<PathsBackupResult> {
   const roots = normalizeRoots(options.paths);
   const start = new Date();
-  const lock = await repo.lock('shared', 'backup');
-  try {
+  return repo.withLock('shared', 'backup', async (lock) => {
     await repo.loadIndex();
     const host = options.host ?? hostname();
     const parent = await resolveParent(repo, options.parent ?? 'auto', { hosts: [host], paths: roots });
@@ -101,9 +100,7 @@ export async function backupPaths(repo: Repository, options: PathsBackupOptions)
       dirs: archiver.dirs,
       warnings: archiver.warnings,
     };
-  } finally {
-    await lock.release();
-  }
+  });
 }
 
 /** Absolute, normalized, deduplicated roots; a root inside another root is dropped. */

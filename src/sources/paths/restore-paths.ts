@@ -61,8 +61,7 @@ const FILE_CONCURRENCY = 4;
  */
 export async function restorePaths(repo: Repository, snapshot: Snapshot, options: PathsRestoreOptions): Promise<PathsRestoreResult> {
   const target = resolve(options.target);
-  const lock = await repo.lock('shared', 'restore');
-  try {
+  return repo.withLock('shared', 'restore', async () => {
     await repo.loadIndex();
     const restorer = new Restorer(repo, target, options);
     const plan = await restorer.plan(snapshot.tree);
@@ -82,9 +81,7 @@ export async function restorePaths(repo: Repository, snapshot: Snapshot, options
       failed: restorer.failed,
       warnings: restorer.warnings,
     };
-  } finally {
-    await lock.release();
-  }
+  });
 }
 
 class Restorer {

@@ -29,8 +29,7 @@ export async function backupStdin(repo: Repository, options: StdinBackupOptions)
     throw new FailsafeError('USAGE', `--stdin-name "${options.name}" must be a plain file name (no "/")`);
   }
   const start = new Date();
-  const lock = await repo.lock('shared', 'backup');
-  try {
+  return repo.withLock('shared', 'backup', async (lock) => {
     await repo.loadIndex();
     const host = options.host ?? hostname();
     const paths = [`/${options.name}`];
@@ -73,7 +72,5 @@ export async function backupStdin(repo: Repository, options: StdinBackupOptions)
       counts: { files: 1, dirs: 0, bytes: size },
       start,
     });
-  } finally {
-    await lock.release();
-  }
+  });
 }
