@@ -24,9 +24,12 @@ export function runAction<Args extends unknown[]>(body: CommandBody<Args>): (...
     const globals = command.optsWithGlobals<GlobalOptions & { verbose?: number; json?: boolean; quiet?: boolean }>();
     const options: GlobalOptions = { ...globals, json: globals.json ?? false, verbose: globals.verbose ?? 0, quiet: globals.quiet ?? false };
     const ctx = new CommandContext(options, createLogger(options.verbose), interruption.signal);
+    const started = Date.now();
+    ctx.logger.debug({ command: command.name() }, 'command started');
     try {
       const code = await body(ctx, ...(args.slice(0, -1) as Args));
       process.exitCode = code ?? ExitCode.Ok;
+      ctx.logger.info({ command: command.name(), exitCode: process.exitCode, seconds: (Date.now() - started) / 1000 }, 'command finished');
     } finally {
       await ctx.close();
     }

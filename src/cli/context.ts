@@ -129,7 +129,9 @@ export class CommandContext {
   async openRepository(name?: string): Promise<Repository> {
     const target = await this.repositoryTarget(name);
     const password = await this.password(target);
-    return Repository.open(await this.openStorage(target), password, { lockTiming: lockTimingFromEnv(this.env) });
+    const repo = await Repository.open(await this.openStorage(target), password, { lockTiming: lockTimingFromEnv(this.env) });
+    this.logger.info({ repository: repo.storage.location, id: repo.config.id, key: repo.keyId.slice(0, 8) }, 'repository opened');
+    return repo;
   }
 
   /** Closes every storage opened for this command. */

@@ -108,6 +108,13 @@ describe('FsStorage specifics', () => {
     }
   });
 
+  it('maps a refused write to PERMISSION, also as root (sysfs refuses everyone)', async () => {
+    const storage = new FsStorage('/sys/failsafe-permission-test');
+    const err = await expectCode(storage.put('config', Buffer.from('x')), 'PERMISSION');
+    expect(err.message).toContain('config');
+    expect(err.retryable).toBe(false);
+  });
+
   it('maps system error codes to failsafe codes', () => {
     const systemError = (code: string): Error => Object.assign(new Error(`${code}: simulated, open '/x'`), { code });
     const cases: Array<[string, string, boolean]> = [

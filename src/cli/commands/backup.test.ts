@@ -77,13 +77,21 @@ describe('failsafe backup', () => {
   });
 
   it('reports unreadable files, keeps the rest, and exits 4', async () => {
-    if (process.getuid?.() === 0) return; // root reads everything; covered by the permission-less CI user only
-    const secret = join(source, 'unreadable');
-    await writeFile(secret, 'x');
-    await chmod(secret, 0);
-    const result = await runCli(['backup', '--repo', repo, '--path', source]);
+    // As root every permission check passes, so use a file the kernel refuses to read instead.
+    let unreadable = '/proc/self/mem';
+    if (process.getuid?.() !== 0) {
+      unreadable = join(work.path, 'unreadable');
+      await writeFile(unreadable, 'x');
+      await chmod(unreadable, 0);
+    }
+    const result = await runCli(['backup', '--repo', repo, '--path', source, '--path', unreadable, '--json']);
     expect(result.code).toBe(4);
-    expect(result.stderr).toContain('unreadable');
+    expect(result.stderr).toContain(`warning: ${unreadable}`);
+    expect(result.stderr).toContain('1 file could not be read');
+    const [{ snapshot }] = JSON.parse(result.stdout) as [{ snapshot: Snapshot }];
+    const listing = await cli(['ls', snapshot.id, '--repo', repo]);
+    expect(listing).toContain(`${source}/dir/text.txt`);
+    expect(listing).not.toContain(unreadable);
   });
 
   it('refuses bad input with one line and exit code 2', async () => {

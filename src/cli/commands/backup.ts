@@ -103,7 +103,7 @@ async function backup(ctx: CommandContext, options: BackupOptions): Promise<Exit
   }
   const warnings = runs.reduce((sum, run) => sum + run.warnings.length, 0);
   if (warnings > 0) {
-    ctx.output.notice(`failsafe: ${warnings} file(s) could not be read; the snapshot does not contain them`);
+    ctx.output.notice(`failsafe: ${plural(warnings, 'file')} could not be read; the snapshot does not contain ${warnings === 1 ? 'it' : 'them'}`);
     return ExitCode.Partial;
   }
   return ExitCode.Ok;
@@ -150,8 +150,12 @@ function describe(snapshot: Snapshot, started: number): string {
   const seconds = (Date.now() - started) / 1000;
   const rate = seconds > 0 ? `, ${formatBytes(summary.bytes / seconds)}/s` : '';
   return (
-    `snapshot ${shortId(snapshot.id)} saved: ${summary.files} files, ${formatBytes(summary.bytes)}` +
+    `snapshot ${shortId(snapshot.id)} saved: ${plural(summary.files, 'file')}, ${formatBytes(summary.bytes)}` +
     ` in ${formatSeconds(seconds)}${rate}; added ${formatBytes(summary.newStoredBytes)} to the repository` +
     ` (${summary.newBlobs} new blobs, ${formatBytes(summary.newRawBytes)} before compression)`
   );
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, runCli, tempDir } from '../../../test/cli.js';
+import { TEST_PASSWORD, cli, runCli, tempDir } from '../../../test/cli.js';
 import { trackLeaks } from '../../../test/leak-check.js';
 
 describe('failsafe init and opening a repository', () => {
@@ -66,6 +66,16 @@ describe('failsafe init and opening a repository', () => {
     const none = await runCli(['snapshots', '--repo', repo], { env: { FAILSAFE_PASSWORD: undefined } });
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('no password given');
+  });
+
+  it('logs structured lines with -vv and never the password', async () => {
+    const repo = join(work.path, 'repo');
+    const result = await runCli(['snapshots', '--repo', repo, '-vv']);
+    expect(result.code).toBe(0);
+    const logs = result.stderr.trim().split('\n').map((line) => JSON.parse(line) as { msg: string });
+    expect(logs.map((log) => log.msg)).toEqual(expect.arrayContaining(['command started', 'repository opened', 'command finished']));
+    expect(result.stderr).not.toContain(TEST_PASSWORD);
+    expect(result.stdout).not.toContain(TEST_PASSWORD);
   });
 
   it('rejects unknown options and missing repositories as usage errors (exit 2)', async () => {
