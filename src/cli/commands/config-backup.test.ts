@@ -87,7 +87,7 @@ describe('failsafe backup with sources from failsafe.yaml', () => {
 
   it('backs up only the sources named with --source, and finds the file with --config from anywhere', async () => {
     const output = await cli(['backup', '--config', config, '--source', 'home'], { cwd: work.path, env: PASSWORDS });
-    expect(output).toMatch(/^snapshot [0-9a-f]{8} saved: 1 files/m);
+    expect(output).toMatch(/^snapshot [0-9a-f]{8} saved: 1 file,/m);
     expect(output.match(/^snapshot /gm)).toHaveLength(1);
     const viaEnv = await cli(['backup', '--source', 'home', '--source', 'app-files'], { cwd: work.path, env: { ...PASSWORDS, FAILSAFE_CONFIG: config } });
     expect(viaEnv.match(/^snapshot /gm)).toHaveLength(2);
