@@ -104,3 +104,8 @@ export function parseFraction(text: string): number {
   }
   return value;
 }
+
+/** `1 file`, `2 files`: a count with its noun, singular when it is one. */
+export function formatCount(count: number, noun: string, pluralNoun = `${noun}s`): string {
+  return `${count} ${count === 1 ? noun : pluralNoun}`;
+}

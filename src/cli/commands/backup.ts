@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { FailsafeError, withContext } from '../../core/errors.js';
 import type { Warning } from '../../core/progress.js';
-import { formatBytes, formatSeconds } from '../../core/units.js';
+import { formatBytes, formatCount, formatSeconds } from '../../core/units.js';
 import type { Snapshot } from '../../repository/snapshot.js';
 import { shortId } from '../../repository/snapshot.js';
 import { backupPaths } from '../../sources/paths/backup-paths.js';
@@ -103,7 +103,7 @@ async function backup(ctx: CommandContext, options: BackupOptions): Promise<Exit
   }
   const warnings = runs.reduce((sum, run) => sum + run.warnings.length, 0);
   if (warnings > 0) {
-    ctx.output.notice(`failsafe: ${plural(warnings, 'file')} could not be read; the snapshot does not contain ${warnings === 1 ? 'it' : 'them'}`);
+    ctx.output.notice(`failsafe: ${formatCount(warnings, 'file')} could not be read; the snapshot does not contain ${warnings === 1 ? 'it' : 'them'}`);
     return ExitCode.Partial;
   }
   return ExitCode.Ok;
@@ -150,12 +150,8 @@ function describe(snapshot: Snapshot, started: number): string {
   const seconds = (Date.now() - started) / 1000;
   const rate = seconds > 0 ? `, ${formatBytes(summary.bytes / seconds)}/s` : '';
   return (
-    `snapshot ${shortId(snapshot.id)} saved: ${plural(summary.files, 'file')}, ${formatBytes(summary.bytes)}` +
+    `snapshot ${shortId(snapshot.id)} saved: ${formatCount(summary.files, 'file')}, ${formatBytes(summary.bytes)}` +
     ` in ${formatSeconds(seconds)}${rate}; added ${formatBytes(summary.newStoredBytes)} to the repository` +
     ` (${summary.newBlobs} new blobs, ${formatBytes(summary.newRawBytes)} before compression)`
   );
-}
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { FailsafeError } from '../../core/errors.js';
-import { formatBytes, formatSeconds, parseByteSize } from '../../core/units.js';
+import { formatBytes, formatCount, formatSeconds, parseByteSize } from '../../core/units.js';
 import { diffFingerprints, fingerprintTree, generateDataset, mutateDataset } from '../../demo/dataset.js';
 import { checkRepository } from '../../repository/check.js';
 import { forget } from '../../repository/forget.js';
@@ -99,8 +99,8 @@ async function demo(ctx: CommandContext, options: DemoOptions): Promise<ExitCode
       ctx.progress.done();
       step(
         'forget',
-        `--keep-last 1 removed snapshot ${forgotten.removed.map(shortId).join(', ')}; prune deleted ${pruned.packsDeleted} packs ` +
-          `(${formatBytes(pruned.bytesDeleted)}) and rewrote ${pruned.plan.repackPacks}`,
+        `--keep-last 1 removed snapshot ${forgotten.removed.map(shortId).join(', ')}; prune deleted ${formatCount(pruned.packsDeleted, 'pack')} ` +
+          `(${formatBytes(pruned.bytesDeleted)}) and rewrote ${formatCount(pruned.plan.repackPacks, 'partly used pack')}`,
       );
 
       const check = await checkRepository(repo, { readData: true, onProgress: ctx.progress.listener });

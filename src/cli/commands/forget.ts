@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { RetentionConfig } from '../../config/schema.js';
-import type { CalendarDuration } from '../../core/units.js';
+import { type CalendarDuration, formatCount } from '../../core/units.js';
 import { forget } from '../../repository/forget.js';
 import { prune } from '../../repository/prune.js';
 import { type GroupField, type RetentionPolicy, formatDuration, isEmptyPolicy } from '../../repository/retention.js';
@@ -74,7 +74,7 @@ async function runForget(ctx: CommandContext, ids: string[], options: ForgetOpti
     }
   }
   const verb = options.dryRun ? 'would remove' : 'removed';
-  ctx.output.line(`${verb} ${result.removed.length} snapshot${result.removed.length === 1 ? '' : 's'}`);
+  ctx.output.line(`${verb} ${formatCount(result.removed.length, 'snapshot')}`);
   let pruneResult;
   if (options.prune) {
     pruneResult = await prune(repo, { dryRun: options.dryRun ?? false, onProgress: ctx.progress.listener });

@@ -7,9 +7,12 @@ interface NewPasswordOptions {
 }
 
 export function registerKey(program: Command): void {
-  const key = program
-    .command('key')
-    .description('manage the passwords (key files) that open the repository');
+  const key = withExamples(
+    program.command('key').description('manage the passwords (key files) that open the repository'),
+    'failsafe key list',
+    'FAILSAFE_NEW_PASSWORD_FILE=tenant.pass failsafe key add',
+    'failsafe key remove 3f9c2a1b',
+  );
 
   withExamples(
     key

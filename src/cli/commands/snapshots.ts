@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { formatBytes } from '../../core/units.js';
+import { formatBytes, formatCount } from '../../core/units.js';
 import { shortId } from '../../repository/snapshot.js';
 import { runAction, withExamples } from '../command.js';
 import { parsePositiveInteger } from './option-parsers.js';
@@ -34,7 +34,7 @@ export function registerSnapshots(program: Command): void {
         ],
         [4],
       );
-      ctx.output.line(`${snapshots.length} snapshot${snapshots.length === 1 ? '' : 's'}`);
+      ctx.output.line(formatCount(snapshots.length, 'snapshot'));
     }),
   );
 }
