@@ -3,11 +3,18 @@
  * code. SIGINT/SIGTERM abort the running operation (locks are released on the way out); a second
  * signal exits at once.
  */
+import { setFlagsFromString } from 'node:v8';
 import { CommanderError } from 'commander';
 import { FailsafeError, messageOf } from '../core/errors.js';
 import { interruption } from './command.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { buildProgram } from './program.js';
+
+// Backup and restore churn through gigabytes of short-lived Buffers on a heap of a few MB. V8's
+// incremental marking, started again and again by that external memory, cost 10-15% of the CPU:
+// measured on 1 GiB, restore 1.93 s -> 1.71 s and backup 4.3 s -> 4.0 s without it. It is a GC
+// scheduling policy, safe to change before the first collection.
+setFlagsFromString('--no-incremental-marking');
 
 // The AWS SDK warns about Node 20 on every start; it is noise for a CLI's users.
 const emitWarning = process.emitWarning.bind(process);
