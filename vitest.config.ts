@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     pool: 'forks',
+    globalSetup: ['test/postgres-global-setup.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     reporters: ['default'],

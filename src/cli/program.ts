@@ -11,6 +11,7 @@ import { registerForget } from './commands/forget.js';
 import { registerInit } from './commands/init.js';
 import { registerKey } from './commands/key.js';
 import { registerLs } from './commands/ls.js';
+import { registerPlan } from './commands/plan.js';
 import { registerPrune } from './commands/prune.js';
 import { registerRestore } from './commands/restore.js';
 import { registerSnapshots } from './commands/snapshots.js';
@@ -55,6 +56,7 @@ Exit codes: 0 ok, 1 error, 2 usage or config error, 3 verification failed, 4 bac
     registerPrune,
     registerCheck,
     registerStats,
+    registerPlan,
     registerUnlock,
     registerKey,
     registerDemo,

@@ -1,3 +1,4 @@
+import type { PathsSourceConfig } from './schema.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isErrorCode } from '../core/errors.js';
@@ -167,7 +168,7 @@ describe('interpolation in a config file', () => {
       ].join('\n'),
       { DATA: '/data' },
     );
-    expect(config.sources['a']!.paths).toEqual(['/data/a']);
-    expect(config.sources['b']!.paths).toEqual(['/data/a']);
+    expect((config.sources['a'] as PathsSourceConfig).paths).toEqual(['/data/a']);
+    expect((config.sources['b'] as PathsSourceConfig).paths).toEqual(['/data/a']);
   });
 });

@@ -1,3 +1,4 @@
+import type { PathsSourceConfig } from './schema.js';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,6 +109,7 @@ describe('loadConfig', () => {
         'Home.Dir': { kind: 'paths', paths: [join(dir, 'home')], exclude: [], tags: [], repository: 'local' },
         logs: { kind: 'paths', paths: ['/var/log'], exclude: [], tags: [], repository: 'main' },
       },
+      tenants: {},
       retention: {
         keepLast: 3,
         keepHourly: 24,
@@ -132,7 +134,7 @@ describe('loadConfig', () => {
       () => Object.assign(config.repositories, { evil: config.repositories['main'] }),
       () => Object.assign(config.repositories['main']!, { url: '/tmp/x' }),
       () => Object.assign(config.repositories['main']!.s3!, { region: 'us-east-1' }),
-      () => (config.sources['app-files']!.paths as string[]).push('/etc'),
+      () => ((config.sources['app-files'] as PathsSourceConfig).paths as string[]).push('/etc'),
       () => Object.assign(config.retention!.keepWithin!, { days: 1 }),
       () => (config.retention!.groupBy as string[]).pop(),
     ];
@@ -169,6 +171,7 @@ describe('loadConfig', () => {
       defaultRepository: undefined,
       repositories: {},
       sources: {},
+      tenants: {},
       retention: undefined,
     });
   });
@@ -237,6 +240,6 @@ describe('defaults', () => {
       'repositories:\n  r:\n    url: ../repo\nsources:\n  s:\n    kind: paths\n    paths: [., data, /abs, ../up]\n',
     );
     expect(config.repositories['r']!.url).toBe('/etc/repo');
-    expect(config.sources['s']!.paths).toEqual(['/etc/failsafe', '/etc/failsafe/data', '/abs', '/etc/up']);
+    expect((config.sources['s'] as PathsSourceConfig).paths).toEqual(['/etc/failsafe', '/etc/failsafe/data', '/abs', '/etc/up']);
   });
 });

@@ -24,6 +24,7 @@ export const EMPTY_CONFIG: Config = deepFreeze({
   defaultRepository: undefined,
   repositories: Object.create(null) as Config['repositories'],
   sources: Object.create(null) as Config['sources'],
+  tenants: Object.create(null) as Config['tenants'],
   retention: undefined,
 });
 

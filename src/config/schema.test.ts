@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { closestMatch, editDistance } from './did-you-mean.js';
+import { closestMatch, editDistance } from '../core/did-you-mean.js';
 import { parseConfig } from './load-config.js';
 import { configJsonSchema, configJsonSchemaText } from './schema.js';
 
@@ -42,6 +42,7 @@ describe('JSON Schema', () => {
       'default-repository',
       'repositories',
       'sources',
+      'tenants',
       'retention',
     ]);
   });

@@ -10,7 +10,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { parseCalendarDuration } from '../core/units.js';
 import type { CalendarDuration } from '../core/units.js';
-import { didYouMean } from './did-you-mean.js';
+import { didYouMean } from '../core/did-you-mean.js';
 
 /** The only `version:` this build understands. */
 export const CONFIG_VERSION = 1;
@@ -55,8 +55,41 @@ export interface PathsSourceConfig {
   readonly repository: string | undefined;
 }
 
-/** What a source backs up, discriminated by `kind` (later: `postgres`, `objects`). */
-export type SourceConfig = PathsSourceConfig;
+/** A foreign key the database does not declare, given in the config. */
+export interface ExtraForeignKeyConfig {
+  readonly from: string;
+  readonly fromColumns: readonly string[];
+  readonly to: string;
+  readonly toColumns: readonly string[];
+}
+
+export interface PostgresSourceConfig {
+  readonly kind: 'postgres';
+  /** postgres://user@host:port/db?sslmode=...; may carry a password only when it came from the environment. */
+  readonly url: string;
+  readonly passwordEnv: string | undefined;
+  readonly passwordFile: string | undefined;
+  /** The tenant table and its id column; undefined: whole-database snapshots only. */
+  readonly tenancy: { readonly root: string; readonly key: string } | undefined;
+  /** Per-table rules, `schema.table` → whole | exclude. */
+  readonly tables: Readonly<Record<string, 'whole' | 'exclude'>>;
+  readonly extraForeignKeys: readonly ExtraForeignKeyConfig[];
+  readonly tags: readonly string[];
+  readonly repository: string | undefined;
+}
+
+/** What a source backs up, discriminated by `kind` (later: `objects`). */
+export type SourceConfig = PathsSourceConfig | PostgresSourceConfig;
+
+/** One tenant of the multi-tenant sources, with (for escrow) its own repository and password. */
+export interface TenantConfig {
+  /** The value of the tenancy key in the root table, as text. */
+  readonly id: string;
+  /** A repository name from `repositories:`, or a URL. */
+  readonly repository: string | undefined;
+  readonly passwordEnv: string | undefined;
+  readonly passwordFile: string | undefined;
+}
 
 /** The default forget policy. */
 export interface RetentionConfig {
@@ -79,6 +112,7 @@ export interface Config {
   readonly defaultRepository: string | undefined;
   readonly repositories: Readonly<Record<string, RepositoryConfig>>;
   readonly sources: Readonly<Record<string, SourceConfig>>;
+  readonly tenants: Readonly<Record<string, TenantConfig>>;
   readonly retention: RetentionConfig | undefined;
 }
 
@@ -92,6 +126,9 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const DURATION = /^([0-9]+[ymwdh])+$/;
 const URL_SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//;
 const S3_URL = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/;
+
+const TABLE_NAME = /^[^.\s]+\.[^.\s]+$/;
+const COLUMN_REFERENCE = /^\s*([^.\s]+\.[^.\s(]+)\s*\(\s*([^()]+?)\s*\)\s*$/;
 
 const MAPPING = 'expected a mapping (indented "key: value" lines)';
 
@@ -299,8 +336,106 @@ export function configSchema(options: ConfigSchemaOptions) {
       }),
     );
 
+  const envName = z
+    .string({ error: 'expected the name of an environment variable' })
+    .regex(ENV_NAME, { error: 'expected the name of an environment variable (letters, digits and "_", not starting with a digit)' });
+  const tableName = text('expected schema.table').regex(TABLE_NAME, { error: 'expected schema.table, e.g. public.hotel' });
+  const columnReference = text('expected "schema.table (column, ...)"')
+    .regex(COLUMN_REFERENCE, { error: 'expected "schema.table (column, ...)", e.g. "public.store (manager_staff_id)"' })
+    .transform((reference) => {
+      const match = COLUMN_REFERENCE.exec(reference)!;
+      return { table: match[1]!, columns: match[2]!.split(',').map((column) => column.trim()) };
+    });
+
+  const postgresSource = z
+    .strictObject(
+      {
+        kind: z.literal('postgres').describe('postgres: one PostgreSQL database, whole or per tenant.'),
+        url: text('expected postgres://user@host:port/database')
+          .regex(/^postgres(ql)?:\/\//, { error: 'expected postgres://user@host:port/database' })
+          .describe('postgres://user@host:port/database?sslmode=...; put the password in password-env, password-file, PGPASSWORD or ~/.pgpass.'),
+        'password-env': envName.optional().describe('Environment variable holding the database password.'),
+        'password-file': localPath('expected a file path', absolute).optional().describe('File holding the database password.'),
+        tenancy: z
+          .strictObject(
+            {
+              root: tableName.describe('The tenant table, schema.table: one row per tenant.'),
+              key: text('expected a column name').describe("The root table's column holding the tenant id."),
+            },
+            { error: MAPPING },
+          )
+          .optional()
+          .describe('How rows belong to tenants; see docs/postgres.md for the rules.'),
+        tables: z
+          .record(
+            tableName,
+            z.strictObject(
+              { include: z.enum(['whole', 'exclude'], { error: 'expected whole or exclude' }).describe('whole: copy every row; exclude: never copy.') },
+              { error: MAPPING },
+            ),
+            { error: MAPPING },
+          )
+          .optional()
+          .describe('Per-table rules, keyed by schema.table.'),
+        'extra-foreign-keys': list(
+          z.strictObject(
+            {
+              from: columnReference.describe('The referencing table and columns: "schema.table (column, ...)".'),
+              to: columnReference.describe('The referenced table and columns: "schema.table (column, ...)".'),
+            },
+            { error: MAPPING },
+          ),
+          'expected a list of {from, to} pairs',
+        )
+          .optional()
+          .describe('Relationships the database does not declare, e.g. from: "public.store (manager_staff_id)", to: "public.staff (staff_id)".'),
+        tags: list(tag, 'expected a list of tags').optional().describe('Tags added to every snapshot of this source.'),
+        repository: name('repository').optional().describe('Repository this source is backed up to; default: default-repository.'),
+      },
+      { error: MAPPING },
+    )
+    .describe('Backs up a PostgreSQL database: schema and rows, whole or one tenant at a time.')
+    .superRefine(checkPasswordKeys, { when: ({ value }) => isRecord(value) })
+    .transform(
+      (s): PostgresSourceConfig => ({
+        kind: s.kind,
+        url: s.url,
+        passwordEnv: s['password-env'],
+        passwordFile: s['password-file'],
+        tenancy: s.tenancy,
+        tables: mapValues(s.tables ?? {}, (rule) => rule.include),
+        extraForeignKeys: (s['extra-foreign-keys'] ?? []).map((fk) => ({
+          from: fk.from.table,
+          fromColumns: fk.from.columns,
+          to: fk.to.table,
+          toColumns: fk.to.columns,
+        })),
+        tags: s.tags ?? [],
+        repository: s.repository,
+      }),
+    );
+
+  const tenant = z
+    .strictObject(
+      {
+        id: z
+          .union([z.int(), text('expected the tenant id')], { error: 'expected the tenant id (a number or text)' })
+          .transform(String)
+          .describe("The tenant's id: the value of the tenancy key in the root table."),
+        repository: text('expected a repository name or URL').optional().describe("The tenant's own repository: a name from repositories:, or a URL."),
+        'password-env': envName.optional().describe("Environment variable holding the password of the tenant's repository."),
+        'password-file': localPath('expected a file path', absolute).optional().describe("File holding the password of the tenant's repository."),
+      },
+      { error: MAPPING },
+    )
+    .describe('A tenant of the multi-tenant sources.')
+    .superRefine(checkPasswordKeys, { when: ({ value }) => isRecord(value) })
+    .transform(
+      (t): TenantConfig => ({ id: t.id, repository: t.repository, passwordEnv: t['password-env'], passwordFile: t['password-file'] }),
+    );
+
   const source = z
-    .discriminatedUnion('kind', [pathsSource], { error: MAPPING })
+    .discriminatedUnion('kind', [pathsSource, postgresSource], { error: MAPPING })
     .describe('A source: what goes into a snapshot, selected by kind.');
 
   const retention = z
@@ -361,6 +496,10 @@ export function configSchema(options: ConfigSchemaOptions) {
           .record(name('source'), source, { error: 'expected a mapping of source names to sources' })
           .optional()
           .describe('Sources by name.'),
+        tenants: z
+          .record(name('tenant'), tenant, { error: 'expected a mapping of tenant names to tenants' })
+          .optional()
+          .describe('Tenants by name: their ids and, for escrow copies, their own repositories.'),
         retention: retention.optional(),
       },
       { error: MAPPING },
@@ -379,6 +518,7 @@ export function configSchema(options: ConfigSchemaOptions) {
         defaultRepository,
         repositories: mapValues(repositories, (r) => r),
         sources: mapValues(c.sources ?? {}, (s): SourceConfig => ({ ...s, repository: s.repository ?? defaultRepository })),
+        tenants: mapValues(c.tenants ?? {}, (t) => t),
         retention: c.retention,
       };
     });

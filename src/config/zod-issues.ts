@@ -3,7 +3,7 @@
  * "x" (did you mean "y"?)", "missing required key "url"". Values of secret-looking keys are never shown.
  */
 import { z } from 'zod';
-import { didYouMean } from './did-you-mean.js';
+import { didYouMean } from '../core/did-you-mean.js';
 
 /** A message about one key, and where in the document to point at for its line. */
 export interface KeyMessage {

@@ -1,0 +1,87 @@
+/**
+ * Which database a command talks to, and under which tenancy rules: a configured `postgres` source
+ * (`--source NAME`, or the only one), or ad-hoc flags (`--postgres URL --tenant-root T`). Shared by the
+ * commands that read or write databases.
+ */
+import type { Command } from 'commander';
+import { FailsafeError } from '../core/errors.js';
+import type { PostgresSourceConfig } from '../config/schema.js';
+import { parsePostgresUrl, urlHasPassword, type ConnectionSettings } from '../postgres/connection.js';
+import type { TenancyRules } from '../sources/postgres/tenant-plan.js';
+import { readSecretFile, type CommandContext } from './context.js';
+
+export interface PostgresSourceOptions {
+  readonly source?: string;
+  readonly postgres?: string;
+  readonly tenantRoot?: string;
+  readonly tenantKey?: string;
+}
+
+export interface ResolvedPostgresSource {
+  /** The configured source's name, or undefined for flags. */
+  readonly name: string | undefined;
+  readonly settings: ConnectionSettings;
+  /** Undefined when no tenancy is configured or given. */
+  readonly tenancy: TenancyRules | undefined;
+}
+
+export function addPostgresSourceOptions(command: Command): Command {
+  return command
+    .option('--source <name>', 'a postgres source from failsafe.yaml (default: the only one)')
+    .option('--postgres <url>', 'postgres://user@host:port/db?sslmode=...; the password comes from PGPASSWORD or ~/.pgpass, never the URL')
+    .option('--tenant-root <table>', 'the tenant table, schema.table (with --postgres)')
+    .option('--tenant-key <column>', "the tenant table's id column (default: its single-column primary key)");
+}
+
+export async function resolvePostgresSource(ctx: CommandContext, options: PostgresSourceOptions): Promise<ResolvedPostgresSource> {
+  if (options.postgres) {
+    if (options.source) throw new FailsafeError('USAGE', '--postgres and --source cannot be combined');
+    if (urlHasPassword(options.postgres)) {
+      throw new FailsafeError('USAGE', 'the --postgres URL contains a password, which would be visible to every user of this machine', {
+        hint: 'remove it from the URL and set PGPASSWORD (or use ~/.pgpass)',
+      });
+    }
+    const settings = parsePostgresUrl(options.postgres);
+    const tenancy = options.tenantRoot ? { root: options.tenantRoot, key: options.tenantKey ?? '' } : undefined;
+    return { name: undefined, settings, tenancy };
+  }
+  const config = await ctx.config();
+  const postgresSources = Object.entries(config.sources).filter((entry): entry is [string, PostgresSourceConfig] => entry[1].kind === 'postgres');
+  let entry: [string, PostgresSourceConfig] | undefined;
+  if (options.source) {
+    entry = postgresSources.find(([name]) => name === options.source);
+    if (!entry) {
+      const names = postgresSources.map(([name]) => name).join(', ') || 'none';
+      throw new FailsafeError('USAGE', `no postgres source named "${options.source}" in the config (postgres sources: ${names})`);
+    }
+  } else if (postgresSources.length === 1) {
+    entry = postgresSources[0];
+  } else {
+    throw new FailsafeError('USAGE', postgresSources.length === 0 ? 'no database given' : 'several postgres sources are configured', {
+      hint: postgresSources.length === 0 ? 'give --postgres URL, or define a postgres source in failsafe.yaml' : 'name one with --source',
+    });
+  }
+  const [name, source] = entry!;
+  const settings = parsePostgresUrl(source.url);
+  const password = await sourcePassword(ctx, name, source);
+  const tenancy = source.tenancy
+    ? { root: source.tenancy.root, key: source.tenancy.key, tables: source.tables, extraForeignKeys: source.extraForeignKeys }
+    : undefined;
+  return { name, settings: password === undefined ? settings : { ...settings, password }, tenancy };
+}
+
+/** The tenant id for `--tenant`: a name from `tenants:` or the id itself. */
+export async function resolveTenantId(ctx: CommandContext, tenant: string): Promise<string> {
+  const config = await ctx.config();
+  return config.tenants[tenant]?.id ?? tenant;
+}
+
+async function sourcePassword(ctx: CommandContext, name: string, source: PostgresSourceConfig): Promise<string | undefined> {
+  if (source.passwordFile) return readSecretFile(source.passwordFile, `password-file of source ${name}`);
+  if (source.passwordEnv) {
+    const value = ctx.env[source.passwordEnv];
+    if (value) return value;
+    throw new FailsafeError('USAGE', `environment variable ${source.passwordEnv} (password-env of source ${name}) is not set`);
+  }
+  return undefined;
+}

@@ -1,0 +1,79 @@
+/**
+ * `failsafe plan`: the tenant plan checked against the data, inside one read-only snapshot, with an
+ * optional exact row count per table.
+ */
+import { FailsafeError } from '../../core/errors.js';
+import { quoteIdent, quoteLiteral, quoteQualified, readTableGraph } from '../../postgres/catalog.js';
+import type { PgSession } from '../../postgres/connection.js';
+import { SubsetSql } from './subset-sql.js';
+import { closeSubset, type CrossTenantRow } from './tenant-closure.js';
+import { planTenancy, type TableRole, type TenancyRules } from './tenant-plan.js';
+
+export interface PlannedTableReport {
+  readonly table: string;
+  readonly role: TableRole;
+  readonly reason: string;
+  /** Short human predicate, e.g. `store_id IN public.store`. */
+  readonly predicate: string;
+  /** The whole table's row estimate from the statistics; -1 when never analysed. */
+  readonly tableRows: number;
+  /** Exact rows in the subset (only with `count`). */
+  readonly rows: number | undefined;
+  /** The query that selects the rows, or undefined for tables that are not copied. */
+  readonly sql: string | undefined;
+}
+
+export interface PlanReport {
+  readonly root: string;
+  readonly key: string;
+  readonly tenant: string;
+  readonly tables: readonly PlannedTableReport[];
+  readonly crossTenant: readonly CrossTenantRow[];
+  readonly crossTenantTruncated: boolean;
+}
+
+/**
+ * Plans `tenant`'s subset on a live database. Fails with NOT_FOUND when the tenant has no root row.
+ *
+ * @example
+ * const report = await planReport(session, { root: 'public.store', key: 'store_id' }, '1', { count: true });
+ */
+export async function planReport(session: PgSession, rules: TenancyRules, tenant: string, options: { count?: boolean } = {}): Promise<PlanReport> {
+  await session.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  try {
+    const plan = planTenancy(await readTableGraph(session), rules);
+    const root = plan.tables[0]!.table;
+    const key = plan.rules.key;
+    const keyType = root.columns.find((c) => c.name === key)!.type;
+    const found = await session.query(
+      `SELECT 1 FROM ${quoteQualified(root.name)} WHERE ${quoteIdent(key)} = ${quoteLiteral(tenant)}::${keyType} LIMIT 1`,
+    ).catch((err: unknown) => {
+      throw new FailsafeError('USAGE', `tenant id "${tenant}" is not a valid ${keyType}: ${(err as Error).message}`);
+    });
+    if (found.rows.length === 0) {
+      throw new FailsafeError('NOT_FOUND', `no tenant ${tenant}: ${root.name} has no row with ${key} = ${tenant}`);
+    }
+    const closure = await closeSubset(session, plan, tenant);
+    const sql = new SubsetSql(plan, tenant, closure.extras);
+    const tables: PlannedTableReport[] = [];
+    for (const planned of plan.tables) {
+      const select = sql.select(planned.table.name);
+      let rows: number | undefined;
+      if (options.count) {
+        rows = select ? Number((await session.query<{ n: string }>(`SELECT count(*) AS n FROM (${select}) s`)).rows[0]!.n) : 0;
+      }
+      tables.push({
+        table: planned.table.name,
+        role: planned.role,
+        reason: planned.reason,
+        predicate: sql.describe(planned.table.name),
+        tableRows: planned.table.estimatedRows,
+        rows,
+        sql: select,
+      });
+    }
+    return { root: root.name, key, tenant, tables, crossTenant: closure.crossTenant, crossTenantTruncated: closure.truncated };
+  } finally {
+    await session.query('ROLLBACK');
+  }
+}

@@ -1,0 +1,234 @@
+/**
+ * SQL for a tenant subset, built from a {@link TenantPlan}. Every table's selection is one query: a chain
+ * of CTEs, each a semi-join on one foreign key (`store_id IN (SELECT store_id FROM d_store)`), so
+ * PostgreSQL walks the foreign-key indexes and the cost follows the tenant's size, not the database's.
+ *
+ * Sets, per docs/postgres.md: `d` (rows that reach the tenant's root going down), `f` (the tenant table's
+ * final rows: `d` plus extra rows the closure pulled up), `u` (a shared table's referenced rows). COPY
+ * takes no parameters, so the tenant id and extra rows are inlined as typed literals.
+ */
+import type { ForeignKey, Table } from '../../postgres/catalog.js';
+import { quoteIdent, quoteLiteral, quoteQualified } from '../../postgres/catalog.js';
+import type { PlannedTable, TenantPlan } from './tenant-plan.js';
+
+/** Rows found by the closure beyond the down sets: table → identity tuples (values as text). */
+export type ExtraRows = ReadonlyMap<string, readonly (readonly string[])[]>;
+
+const NO_EXTRAS: ExtraRows = new Map();
+
+interface Cte {
+  readonly name: string;
+  readonly sql: string;
+}
+
+/** A row's identity: its key, else its physical position (stable inside one snapshot). */
+export function identityColumns(table: Table): readonly { readonly name: string; readonly type: string }[] {
+  if (table.key.length > 0) return table.key.map((name) => ({ name, type: table.columns.find((c) => c.name === name)!.type }));
+  return [
+    { name: 'tableoid', type: 'oid' },
+    { name: 'ctid', type: 'tid' },
+  ];
+}
+
+/** The columns COPY writes and reads: all but generated ones. */
+export function copyColumns(table: Table): readonly string[] {
+  return table.columns.filter((column) => !column.generated).map((column) => column.name);
+}
+
+/** Stable row order: the key, else the whole row's text. */
+export function orderBy(table: Table, alias = 't'): string {
+  return table.key.length > 0 ? table.key.map((c) => `${alias}.${quoteIdent(c)}`).join(', ') : `${alias}::text COLLATE "C"`;
+}
+
+/**
+ * Builds the queries for one tenant.
+ *
+ * @example
+ * const sql = new SubsetSql(plan, '42');
+ * session.copyOut(`COPY (${sql.select('public.rental')}) TO STDOUT`);
+ */
+export class SubsetSql {
+  readonly #plan: TenantPlan;
+  readonly #tenant: string;
+  readonly #extras: ExtraRows;
+  readonly #byName: ReadonlyMap<string, PlannedTable>;
+
+  constructor(plan: TenantPlan, tenant: string, extras: ExtraRows = NO_EXTRAS) {
+    this.#plan = plan;
+    this.#tenant = tenant;
+    this.#extras = extras;
+    this.#byName = new Map(plan.tables.map((t) => [t.table.name, t]));
+  }
+
+  /** `SELECT <copy columns> FROM <table> WHERE <in the subset> ORDER BY <key>`, or undefined when the table is not copied. */
+  select(tableName: string): string | undefined {
+    const planned = this.#planned(tableName);
+    const table = planned.table;
+    const columns = copyColumns(table).map((c) => `t.${quoteIdent(c)}`).join(', ');
+    const from = `${quoteQualified(table.name)} t`;
+    switch (planned.role) {
+      case 'whole':
+        return `SELECT ${columns} FROM ${from} ORDER BY ${orderBy(table)}`;
+      case 'root':
+      case 'tenant':
+      case 'shared': {
+        const ctes = new Map<string, Cte>();
+        const set = this.#finalSet(planned, ctes);
+        return `${withClause(ctes)}SELECT ${columns} FROM ${from} WHERE ${identityIn(table, 't', set)} ORDER BY ${orderBy(table)}`;
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  /**
+   * Rows of `fk.to` (a tenant table) that rows of `fk.from` in the subset reference but that are not in
+   * the down set of `fk.to`: the closure's candidates for extra rows. Identity values come back as text.
+   */
+  pulledUp(fk: ForeignKey): string {
+    const parent = this.#planned(fk.to);
+    const ctes = new Map<string, Cte>();
+    const childSet = this.#finalSet(this.#planned(fk.from), ctes);
+    const parentDown = this.#down(parent, ctes);
+    const identity = identityColumns(parent.table);
+    const text = identity.map((c) => `t.${quoteIdent(c.name)}::text`).join(', ');
+    const referenced = `(${fk.toColumns.map((c) => `t.${quoteIdent(c)}`).join(', ')}) IN (SELECT ${fk.fromColumns.map((c) => `s.${quoteIdent(c)}`).join(', ')} FROM ${childSet} s)`;
+    return (
+      `${withClause(ctes)}SELECT ${text} FROM ${quoteQualified(parent.table.name)} t WHERE ${referenced} ` +
+      `EXCEPT SELECT ${identity.map((c) => `d.${quoteIdent(c.name)}::text`).join(', ')} FROM ${parentDown} d`
+    );
+  }
+
+  /** A short human predicate for the plan: `store_id IN public.store`. */
+  describe(tableName: string): string {
+    const planned = this.#planned(tableName);
+    switch (planned.role) {
+      case 'root':
+        return `${this.#plan.rules.key} = ${this.#tenant}`;
+      case 'tenant':
+        return planned.edges
+          .map((fk) => `${columnList(fk.fromColumns)} IN ${fk.to}${fk.to === tableName ? ' (recursive)' : ''}`)
+          .join(' OR ');
+      case 'shared':
+        return planned.edges
+          .map((fk) => `${columnList(fk.toColumns)} IN ${fk.from}.${columnList(fk.fromColumns)}${fk.from === tableName ? ' (recursive)' : ''}`)
+          .join(' OR ');
+      case 'whole':
+        return 'all rows';
+      default:
+        return '-';
+    }
+  }
+
+  #planned(name: string): PlannedTable {
+    const planned = this.#byName.get(name);
+    if (!planned) throw new Error(`table ${name} is not in the plan`);
+    return planned;
+  }
+
+  /** The CTE holding the table's rows in the subset. */
+  #finalSet(planned: PlannedTable, ctes: Map<string, Cte>): string {
+    if (planned.role === 'shared') return this.#up(planned, ctes);
+    const down = this.#down(planned, ctes);
+    const extras = this.#extras.get(planned.table.name) ?? [];
+    if (extras.length === 0) return down;
+    const name = `f${this.#index(planned)}`;
+    if (!ctes.has(name)) {
+      const table = planned.table;
+      const sql =
+        `SELECT ${this.#cteColumns(table, 'd')} FROM ${down} d UNION ` +
+        `SELECT ${this.#cteColumns(table, 't')} FROM ${quoteQualified(table.name)} t WHERE ${identityIn(table, 't', valuesList(table, extras))}`;
+      ctes.set(name, { name, sql });
+    }
+    return name;
+  }
+
+  #down(planned: PlannedTable, ctes: Map<string, Cte>): string {
+    const name = `d${this.#index(planned)}`;
+    if (ctes.has(name)) return name;
+    const table = planned.table;
+    const select = `SELECT ${this.#cteColumns(table, 't')} FROM ${quoteQualified(table.name)} t`;
+    if (planned.role === 'root') {
+      const key = table.columns.find((c) => c.name === this.#plan.rules.key)!;
+      ctes.set(name, { name, sql: `${select} WHERE t.${quoteIdent(key.name)} = ${quoteLiteral(this.#tenant)}::${key.type}` });
+      return name;
+    }
+    const branches = planned.edges
+      .filter((fk) => fk.to !== table.name)
+      .map((fk) => `${select} WHERE ${tupleIn('t', fk.fromColumns, this.#down(this.#planned(fk.to), ctes), fk.toColumns)}`);
+    const selfKeys = planned.edges.filter((fk) => fk.to === table.name);
+    ctes.set(name, { name, sql: this.#withSelfReferences(branches, selfKeys, table, name, 'down') });
+    return name;
+  }
+
+  #up(planned: PlannedTable, ctes: Map<string, Cte>): string {
+    const name = `u${this.#index(planned)}`;
+    if (ctes.has(name)) return name;
+    const table = planned.table;
+    const select = `SELECT ${this.#cteColumns(table, 't')} FROM ${quoteQualified(table.name)} t`;
+    const branches = planned.edges
+      .filter((fk) => fk.from !== table.name)
+      .map((fk) => `${select} WHERE ${tupleIn('t', fk.toColumns, this.#finalSet(this.#planned(fk.from), ctes), fk.fromColumns)}`);
+    const selfKeys = planned.edges.filter((fk) => fk.from === table.name);
+    ctes.set(name, { name, sql: this.#withSelfReferences(branches, selfKeys, table, name, 'up') });
+    return name;
+  }
+
+  /**
+   * `base UNION <rows linked to rows already in the set>` for self-referencing keys: going down, rows whose
+   * key points at a member; going up, rows a member points at. PostgreSQL's recursive UNION stops when
+   * no new rows appear, so cycles in the data terminate.
+   */
+  #withSelfReferences(branches: readonly string[], selfKeys: readonly ForeignKey[], table: Table, name: string, direction: 'down' | 'up'): string {
+    const base = branches.join(' UNION ');
+    if (selfKeys.length === 0) return base;
+    const on = selfKeys
+      .map((fk) => {
+        const [near, far] = direction === 'down' ? [fk.fromColumns, fk.toColumns] : [fk.toColumns, fk.fromColumns];
+        return `(${near.map((c, i) => `t.${quoteIdent(c)} = r.${quoteIdent(far[i]!)}`).join(' AND ')})`;
+      })
+      .join(' OR ');
+    return `${RECURSIVE_MARK}${base} UNION SELECT ${this.#cteColumns(table, 't')} FROM ${quoteQualified(table.name)} t JOIN ${name} r ON ${on}`;
+  }
+
+  /** Identity plus every column a foreign key of the plan uses on this table. */
+  #cteColumns(table: Table, alias: string): string {
+    const names = new Set(identityColumns(table).map((c) => c.name));
+    for (const fk of this.#plan.foreignKeys) {
+      if (fk.from === table.name) for (const c of fk.fromColumns) names.add(c);
+      if (fk.to === table.name) for (const c of fk.toColumns) names.add(c);
+    }
+    return [...names].map((c) => `${alias}.${quoteIdent(c)}`).join(', ');
+  }
+
+  #index(planned: PlannedTable): number {
+    return this.#plan.tables.indexOf(planned);
+  }
+}
+
+const RECURSIVE_MARK = '/*recursive*/ ';
+
+function withClause(ctes: ReadonlyMap<string, Cte>): string {
+  if (ctes.size === 0) return '';
+  const list = [...ctes.values()];
+  const recursive = list.some((cte) => cte.sql.startsWith(RECURSIVE_MARK));
+  return `WITH ${recursive ? 'RECURSIVE ' : ''}${list.map((cte) => `${cte.name} AS (${cte.sql.replace(RECURSIVE_MARK, '')})`).join(', ')} `;
+}
+
+function tupleIn(alias: string, columns: readonly string[], set: string, setColumns: readonly string[]): string {
+  return `(${columns.map((c) => `${alias}.${quoteIdent(c)}`).join(', ')}) IN (SELECT ${setColumns.map((c) => `s.${quoteIdent(c)}`).join(', ')} FROM ${set} s)`;
+}
+
+function identityIn(table: Table, alias: string, set: string): string {
+  const columns = identityColumns(table).map((c) => c.name);
+  return set.startsWith('(VALUES') ? `(${columns.map((c) => `${alias}.${quoteIdent(c)}`).join(', ')}) IN ${set}` : tupleIn(alias, columns, set, columns);
+}
+
+function valuesList(table: Table, rows: readonly (readonly string[])[]): string {
+  const identity = identityColumns(table);
+  return `(VALUES ${rows.map((row) => `(${row.map((value, i) => `${quoteLiteral(value)}::${identity[i]!.type}`).join(', ')})`).join(', ')})`;
+}
+
+function columnList(columns: readonly string[]): string {
+  return columns.length === 1 ? columns[0]! : `(${columns.join(', ')})`;
+}
