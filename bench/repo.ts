@@ -8,23 +8,18 @@
  *
  * Usage: npm run bench:repo -- [--size 1GiB] [--rounds 2] [--work DIR] [--json FILE]
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatBytes, parseByteSize } from '../src/core/units.js';
 import { diffFingerprints, fingerprintTree, generateDataset, mutateDataset } from '../src/demo/dataset.js';
+import { directoryBytes, ensureDebianPackage, fastest, log, parseArgs, ratio, run, timed, type Measurement } from './support.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'bin', 'failsafe.js');
 const PASSWORD = 'benchmark password';
-
-interface Measurement {
-  readonly seconds: number;
-  readonly peakRssBytes: number;
-}
 
 interface ToolResult {
   tool: string;
@@ -46,7 +41,7 @@ interface Tool {
   restore(repo: string, target: string): Measurement;
 }
 
-const args = parseArgs(process.argv.slice(2));
+const args = parseArgs(process.argv.slice(2), 'bench/repo.ts [--size 1GiB] [--rounds 2] [--work DIR] [--json FILE]');
 const size = parseByteSize(args.size ?? '1GiB');
 const work = resolve(args.work ?? join(ROOT, '.bench', 'repo'));
 
@@ -58,16 +53,16 @@ const tools: Tool[] = [
     name: 'failsafe',
     version: () => `failsafe ${execFileSync(process.execPath, [CLI, '--version'], { encoding: 'utf8' }).trim()}`,
     init: (repo) => run(process.execPath, [CLI, 'init', '--repo', repo], { FAILSAFE_PASSWORD: PASSWORD }),
-    backup: (repo, data) => timed(process.execPath, [CLI, 'backup', '--quiet', '--repo', repo, '--path', data], { FAILSAFE_PASSWORD: PASSWORD }),
+    backup: (repo, data) => timed(work, process.execPath, [CLI, 'backup', '--quiet', '--repo', repo, '--path', data], { FAILSAFE_PASSWORD: PASSWORD }),
     restore: (repo, target) =>
-      timed(process.execPath, [CLI, 'restore', 'latest', '--quiet', '--repo', repo, '--target', target], { FAILSAFE_PASSWORD: PASSWORD }),
+      timed(work, process.execPath, [CLI, 'restore', 'latest', '--quiet', '--repo', repo, '--target', target], { FAILSAFE_PASSWORD: PASSWORD }),
   },
   {
     name: 'restic',
     version: () => execFileSync('restic', ['version'], { encoding: 'utf8' }).trim().split(' ').slice(0, 2).join(' '),
     init: (repo) => run('restic', ['init', '--quiet', '--repo', repo], { RESTIC_PASSWORD: PASSWORD }),
-    backup: (repo, data) => timed('restic', ['backup', '--quiet', '--repo', repo, data], { RESTIC_PASSWORD: PASSWORD }),
-    restore: (repo, target) => timed('restic', ['restore', 'latest', '--quiet', '--repo', repo, '--target', target], { RESTIC_PASSWORD: PASSWORD }),
+    backup: (repo, data) => timed(work, 'restic', ['backup', '--quiet', '--repo', repo, data], { RESTIC_PASSWORD: PASSWORD }),
+    restore: (repo, target) => timed(work, 'restic', ['restore', 'latest', '--quiet', '--repo', repo, '--target', target], { RESTIC_PASSWORD: PASSWORD }),
   },
 ];
 
@@ -156,61 +151,11 @@ if (!ours.restoreIdentical) {
 await rm(work, { recursive: true, force: true });
 
 /** The faster of two measurements, with the higher peak RSS of both (memory is not best-of). */
-function fastest(a: Measurement | undefined, b: Measurement): Measurement {
-  if (!a) return b;
-  return { seconds: Math.min(a.seconds, b.seconds), peakRssBytes: Math.max(a.peakRssBytes, b.peakRssBytes) };
-}
 
-function ratio(a: number, b: number): string {
-  return b > 0 ? `${(a / b).toFixed(2)}x` : '-';
-}
 
-function timed(command: string, commandArgs: string[], env: Record<string, string>): Measurement {
-  const report = join(work, 'time.txt');
-  const started = process.hrtime.bigint();
-  const result = spawnSync('/usr/bin/time', ['-o', report, '-f', '%M', command, ...commandArgs], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (result.status !== 0) throw new Error(`${command} ${commandArgs.join(' ')} failed (${result.status})`);
-  const kilobytes = Number(execFileSync('tail', ['-n', '1', report], { encoding: 'utf8' }).trim());
-  return { seconds, peakRssBytes: kilobytes * 1024 };
-}
 
-function run(command: string, commandArgs: string[], env: Record<string, string>): void {
-  const result = spawnSync(command, commandArgs, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
-  if (result.status !== 0) throw new Error(`${command} ${commandArgs.join(' ')} failed (${result.status})`);
-}
 
-async function directoryBytes(dir: string): Promise<number> {
-  let total = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) total += (await stat(join(entry.parentPath, entry.name))).size;
-  }
-  return total;
-}
 
-function ensureDebianPackage(binary: string, pkg: string): void {
-  const found = binary.startsWith('/') ? existsSync(binary) : spawnSync('which', [binary]).status === 0;
-  if (found) return;
-  log(`installing ${pkg} from Debian's packages`);
-  const apt = (...aptArgs: string[]) => execFileSync('apt-get', aptArgs, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  apt('update', '-qq');
-  apt('install', '-y', '-qq', pkg);
-}
 
-function parseArgs(argv: string[]): { size?: string; work?: string; json?: string; rounds?: string } {
-  const options: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i += 2) {
-    const flag = argv[i]?.replace(/^--/, '');
-    if (!flag || argv[i + 1] === undefined) throw new Error(`usage: bench/repo.ts [--size 1GiB] [--rounds 2] [--work DIR] [--json FILE]`);
-    options[flag] = argv[i + 1]!;
-  }
-  return options;
-}
 
-function log(text: string): void {
-  process.stderr.write(`${text}\n`);
-}
 

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { FailsafeError, isSystemError } from '../core/errors.js';
 import { loadConfig } from '../config/load-config.js';
-import type { Config, RepositoryConfig as ConfiguredRepository } from '../config/schema.js';
+import type { Config, RepositoryConfig as ConfiguredRepository, TenantConfig } from '../config/schema.js';
 import { type LockTiming } from '../repository/lock.js';
 import { Repository } from '../repository/repository.js';
 import { type S3Settings, openStorage } from '../storage/open-storage.js';
@@ -131,6 +131,31 @@ export class CommandContext {
     const password = await this.password(target);
     const repo = await Repository.open(await this.openStorage(target), password, { lockTiming: lockTimingFromEnv(this.env) });
     this.logger.info({ repository: repo.storage.location, id: repo.config.id, key: repo.keyId.slice(0, 8) }, 'repository opened');
+    return repo;
+  }
+
+  /**
+   * A tenant's own repository (escrow): its configured repository and password, falling back to the
+   * usual resolution for whatever the tenant does not set. `--repo` does not override a tenant's own
+   * repository, so one run over several tenants cannot mix their data.
+   */
+  async openTenantRepository(tenantName: string, tenant: TenantConfig): Promise<Repository> {
+    const config = await this.config();
+    let target: RepositoryTarget;
+    if (tenant.repository === undefined) target = await this.repositoryTarget();
+    else {
+      const settings = config.repositories[tenant.repository];
+      target = settings ? { url: settings.url, name: tenant.repository, settings } : { url: tenant.repository, name: undefined, settings: undefined };
+    }
+    let password: string;
+    if (tenant.passwordFile) password = await readSecretFile(tenant.passwordFile, `password-file of tenant ${tenantName}`);
+    else if (tenant.passwordEnv) {
+      const value = this.env[tenant.passwordEnv];
+      if (!value) throw new FailsafeError('USAGE', `environment variable ${tenant.passwordEnv} (password-env of tenant ${tenantName}) is not set`);
+      password = value;
+    } else password = await this.password(target);
+    const repo = await Repository.open(await this.openStorage(target), password, { lockTiming: lockTimingFromEnv(this.env) });
+    this.logger.info({ repository: repo.storage.location, tenant: tenantName, key: repo.keyId.slice(0, 8) }, 'tenant repository opened');
     return repo;
   }
 

@@ -17,6 +17,7 @@ import { registerRestore } from './commands/restore.js';
 import { registerSnapshots } from './commands/snapshots.js';
 import { registerStats } from './commands/stats.js';
 import { registerUnlock } from './commands/unlock.js';
+import { registerVerify } from './commands/verify.js';
 
 export function buildProgram(): Command {
   const program = new Command('failsafe')
@@ -57,6 +58,7 @@ Exit codes: 0 ok, 1 error, 2 usage or config error, 3 verification failed, 4 bac
     registerCheck,
     registerStats,
     registerPlan,
+    registerVerify,
     registerUnlock,
     registerKey,
     registerDemo,

@@ -27,6 +27,11 @@ export interface EmbeddedClusterOptions {
    * whose data is thrown away.
    */
   readonly ephemeral?: boolean;
+  /**
+   * A directory with another installation's `initdb` and `pg_ctl` (e.g. Debian's
+   * /usr/lib/postgresql/15/bin, for benchmarks against its pg_dump); default: the npm package's.
+   */
+  readonly binDir?: string;
 }
 
 interface Binaries {
@@ -66,7 +71,9 @@ export class EmbeddedCluster {
 
   /** Initialises the cluster on first use, then starts it on a free loopback port and waits until it accepts connections. */
   static async start(options: EmbeddedClusterOptions): Promise<EmbeddedCluster> {
-    const binaries = await loadBinaries();
+    const binaries = options.binDir
+      ? { initdb: join(options.binDir, 'initdb'), pg_ctl: join(options.binDir, 'pg_ctl') }
+      : await loadBinaries();
     const runAs = userInfo().uid === 0 ? { uid: 65534, gid: 65534 } : undefined;
     const dataDir = join(options.baseDir, 'data');
     const logFile = join(options.baseDir, 'server.log');

@@ -9,9 +9,10 @@ import { backupStdin } from '../../sources/stdin/backup-stdin.js';
 import { type CommandContext } from '../context.js';
 import { runAction, withExamples } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
-import { collect, collectCommaSeparated, parseTime } from './option-parsers.js';
+import { backupDatabaseSource, type DatabaseBackupOptions } from './backup-database.js';
+import { collect, collectCommaSeparated, parsePositiveInteger, parseTime } from './option-parsers.js';
 
-interface BackupOptions {
+interface BackupOptions extends DatabaseBackupOptions {
   readonly path: string[];
   readonly source: string[];
   readonly stdin?: boolean;
@@ -39,11 +40,20 @@ export function registerBackup(program: Command): void {
       .option('--parent <snapshot>', 'compare against this snapshot to skip unchanged files (default: latest of same host and paths)')
       .option('--force', 'read every file, even when unchanged since the parent snapshot')
       .option('--time <iso-time>', 'time to record instead of now (e.g. when importing old backups)', parseTime)
+      .option('--postgres <url>', 'back up this database (password from PGPASSWORD or ~/.pgpass, never the URL)')
+      .option('--tenant-root <table>', 'tenant table, schema.table, for --tenant with --postgres')
+      .option('--tenant-key <column>', "tenant table's id column (default: its primary key)")
+      .option('--tenant <id>', "back up only this tenant's rows (an id, or a name from tenants:)")
+      .option('--all-tenants', "back up every tenant of tenants: into the tenant's own repository")
+      .option('-j, --jobs <n>', 'parallel COPY sessions for databases (default 2)', parsePositiveInteger)
       .action(runAction(backup)),
     'failsafe backup --path /srv/app --path /etc/app --tag nightly',
     'failsafe backup --path /srv/app --exclude "*.tmp" --exclude /srv/app/cache',
     'pg_dump app | failsafe backup --stdin --stdin-name app.sql',
     'failsafe backup                      # every source in failsafe.yaml',
+    'PGPASSWORD=... failsafe backup --postgres postgres://app@db/app --jobs 4',
+    'failsafe backup --source app-db --tenant dalata',
+    'failsafe backup --source app-db --all-tenants',
   );
 }
 
@@ -68,6 +78,19 @@ async function backup(ctx: CommandContext, options: BackupOptions): Promise<Exit
     const jobs = await planJobs(ctx, options);
     for (const job of jobs) {
       const jobStarted = Date.now();
+      if (job.kind === 'postgres') {
+        const onFailure = (what: string, error: FailsafeError): void => {
+          ctx.progress.print(`failsafe: ${error.message}${error.hint ? ` (${error.hint})` : ''}`);
+          failures.push({ source: what, error });
+        };
+        try {
+          for (const run of await backupDatabaseSource(ctx, job.source, options, onFailure)) runs.push({ snapshot: run.snapshot, warnings: [], line: run.line });
+        } catch (err) {
+          if (jobs.length === 1 || ctx.signal.aborted) throw err;
+          onFailure(job.source ?? 'database', withContext(`source ${job.source}`, err));
+        }
+        continue;
+      }
       try {
         const repo = await ctx.openRepository(job.repository);
         const result = await backupPaths(repo, {
@@ -109,7 +132,10 @@ async function backup(ctx: CommandContext, options: BackupOptions): Promise<Exit
   return ExitCode.Ok;
 }
 
-interface BackupJob {
+type BackupJob = PathsJob | { readonly kind: 'postgres'; readonly source: string | undefined };
+
+interface PathsJob {
+  readonly kind: 'paths';
   readonly paths: readonly string[];
   readonly exclude: readonly string[];
   readonly tags: readonly string[];
@@ -119,15 +145,25 @@ interface BackupJob {
 
 /** Ad-hoc paths from flags, else the configured `paths` sources (all, or those named with --source). */
 async function planJobs(ctx: CommandContext, options: BackupOptions): Promise<BackupJob[]> {
+  const tenantFlags = options.tenant !== undefined || options.allTenants === true;
+  if (options.postgres) {
+    if (options.path.length > 0 || options.source.length > 0) throw new FailsafeError('USAGE', '--postgres cannot be combined with --path or --source');
+    return [{ kind: 'postgres', source: undefined }];
+  }
+  if (options.tenant !== undefined && options.allTenants) throw new FailsafeError('USAGE', '--tenant and --all-tenants cannot be combined');
   if (options.path.length > 0) {
     if (options.source.length > 0) throw new FailsafeError('USAGE', '--path and --source cannot be combined');
-    return [{ paths: options.path, exclude: options.exclude, tags: options.tag, source: undefined, repository: undefined }];
+    if (tenantFlags) throw new FailsafeError('USAGE', '--tenant and --all-tenants apply to database sources, not --path');
+    return [{ kind: 'paths', paths: options.path, exclude: options.exclude, tags: options.tag, source: undefined, repository: undefined }];
   }
   const config = await ctx.config();
-  // Database sources get their own snapshot pipeline (docs/postgres.md); until it lands, `backup`
-  // without --source takes the paths sources only.
+  // With --tenant or --all-tenants, only database sources take part.
   const names =
-    options.source.length > 0 ? options.source : Object.entries(config.sources).filter(([, s]) => s.kind === 'paths').map(([name]) => name);
+    options.source.length > 0
+      ? options.source
+      : Object.entries(config.sources)
+          .filter(([, s]) => !tenantFlags || s.kind === 'postgres')
+          .map(([name]) => name);
   if (names.length === 0) {
     throw new FailsafeError('USAGE', 'nothing to back up', {
       hint: 'give --path DIR, --stdin, or define sources in failsafe.yaml',
@@ -138,12 +174,10 @@ async function planJobs(ctx: CommandContext, options: BackupOptions): Promise<Ba
     if (!source) {
       throw new FailsafeError('USAGE', `no source named "${name}" in the config (defined: ${Object.keys(config.sources).join(', ') || 'none'})`);
     }
-    if (source.kind !== 'paths') {
-      throw new FailsafeError('USAGE', `source "${name}" is a ${source.kind} source; database snapshots are not available in this version yet`, {
-        hint: `see what would be copied with: failsafe plan --source ${name} --tenant ID`,
-      });
-    }
+    if (source.kind === 'postgres') return { kind: 'postgres', source: name };
+    if (tenantFlags) throw new FailsafeError('USAGE', `--tenant and --all-tenants apply to database sources; "${name}" is a ${source.kind} source`);
     return {
+      kind: 'paths',
       paths: source.paths,
       exclude: [...source.exclude, ...options.exclude],
       tags: [...source.tags, ...options.tag],

@@ -6,10 +6,12 @@ import { dumpFile } from '../../sources/dump-file.js';
 import { restorePaths } from '../../sources/paths/restore-paths.js';
 import { runAction, withExamples } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
-import { collect } from './option-parsers.js';
+import { collect, parsePositiveInteger } from './option-parsers.js';
+import { restoreDatabaseSnapshot, type DatabaseRestoreOptions } from './restore-database.js';
 import { addSnapshotFilterOptions, snapshotFilter, type SnapshotFilterOptions } from './snapshot-filter-options.js';
 
-interface RestoreOptions extends SnapshotFilterOptions {
+interface RestoreOptions extends SnapshotFilterOptions, Omit<DatabaseRestoreOptions, 'postgres'> {
+  readonly postgres?: string;
   readonly target?: string;
   readonly include: string[];
   readonly overwrite?: boolean;
@@ -30,18 +32,32 @@ export function registerRestore(program: Command): void {
     .option('--dry-run', 'show what would be restored and any conflicts, write nothing')
     .option('--verify', 'also recompute the keyed hash of every blob read (every blob is authenticated anyway)')
     .option('--stdout', 'write one file to standard output (the file of a --stdin snapshot, or --file)')
-    .option('--file <path>', 'with --stdout: the path of the file in the snapshot');
+    .option('--file <path>', 'with --stdout: the path of the file in the snapshot')
+    .option('--postgres <url>', 'database snapshots: restore into this database (password from PGPASSWORD or ~/.pgpass)')
+    .option('-j, --jobs <n>', 'databases: parallel COPY sessions (default 2)', parsePositiveInteger)
+    .option('--clean', 'databases: drop the schemas the snapshot restores first, instead of requiring an empty database')
+    .option('--schema-only', 'databases: restore the schema, no rows')
+    .option('--data-only', 'databases: restore rows into existing tables')
+    .option('--table <schema.table>', 'databases: restore only this table\'s rows (repeatable)', collect, [])
+    .option('--no-verify', 'databases: skip checking row counts, checksums and foreign keys afterwards');
   addSnapshotFilterOptions(command);
   withExamples(
     command,
     'failsafe restore latest --target /tmp/restore',
     'failsafe restore 1a2b3c4d --target /srv/app-restored --include /srv/app/config',
     'failsafe restore latest --stdout > app.sql      # a snapshot made with backup --stdin',
+    'PGPASSWORD=... failsafe restore latest --tenant 42 --postgres postgres://dalata@localhost/hotel --jobs 4',
   );
   command.action(
     runAction(async (ctx, ref: string, options: RestoreOptions) => {
       const repo = await ctx.openRepository();
       const snapshot = await repo.findSnapshot(ref, snapshotFilter(options));
+      if (options.postgres) return restoreDatabaseSnapshot(ctx, repo, snapshot, { ...options, postgres: options.postgres });
+      if (snapshot.source.kind === 'postgres' && !options.target && !options.stdout) {
+        throw new FailsafeError('USAGE', `snapshot ${shortId(snapshot.id)} is a database snapshot: give --postgres URL to restore it into a database`, {
+          hint: 'or --target DIR to get its files (COPY text, schema SQL)',
+        });
+      }
       if (options.stdout) {
         if (options.target) throw new FailsafeError('USAGE', '--stdout and --target cannot be combined');
         await dumpFile(repo, snapshot, options.file, process.stdout);

@@ -2,11 +2,10 @@
  * `failsafe plan`: the tenant plan checked against the data, inside one read-only snapshot, with an
  * optional exact row count per table.
  */
-import { FailsafeError } from '../../core/errors.js';
-import { quoteIdent, quoteLiteral, quoteQualified, readTableGraph } from '../../postgres/catalog.js';
+import { readTableGraph } from '../../postgres/catalog.js';
 import type { PgSession } from '../../postgres/connection.js';
 import { SubsetSql } from './subset-sql.js';
-import { closeSubset, type CrossTenantRow } from './tenant-closure.js';
+import { assertTenantExists, closeSubset, type CrossTenantRow } from './tenant-closure.js';
 import { planTenancy, type TableRole, type TenancyRules } from './tenant-plan.js';
 
 export interface PlannedTableReport {
@@ -42,17 +41,7 @@ export async function planReport(session: PgSession, rules: TenancyRules, tenant
   await session.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
     const plan = planTenancy(await readTableGraph(session), rules);
-    const root = plan.tables[0]!.table;
-    const key = plan.rules.key;
-    const keyType = root.columns.find((c) => c.name === key)!.type;
-    const found = await session.query(
-      `SELECT 1 FROM ${quoteQualified(root.name)} WHERE ${quoteIdent(key)} = ${quoteLiteral(tenant)}::${keyType} LIMIT 1`,
-    ).catch((err: unknown) => {
-      throw new FailsafeError('USAGE', `tenant id "${tenant}" is not a valid ${keyType}: ${(err as Error).message}`);
-    });
-    if (found.rows.length === 0) {
-      throw new FailsafeError('NOT_FOUND', `no tenant ${tenant}: ${root.name} has no row with ${key} = ${tenant}`);
-    }
+    await assertTenantExists(session, plan, tenant);
     const closure = await closeSubset(session, plan, tenant);
     const sql = new SubsetSql(plan, tenant, closure.extras);
     const tables: PlannedTableReport[] = [];
@@ -72,7 +61,7 @@ export async function planReport(session: PgSession, rules: TenancyRules, tenant
         sql: select,
       });
     }
-    return { root: root.name, key, tenant, tables, crossTenant: closure.crossTenant, crossTenantTruncated: closure.truncated };
+    return { root: plan.rules.root, key: plan.rules.key, tenant, tables, crossTenant: closure.crossTenant, crossTenantTruncated: closure.truncated };
   } finally {
     await session.query('ROLLBACK');
   }

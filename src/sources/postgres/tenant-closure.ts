@@ -3,6 +3,7 @@
  * but that do not reach the tenant's root going down (extra rows), and which of those belong to another
  * tenant (cross-tenant references). Run once per snapshot, before the tables are copied.
  */
+import { FailsafeError } from '../../core/errors.js';
 import type { SqlClient } from '../../postgres/connection.js';
 import type { ForeignKey } from '../../postgres/catalog.js';
 import { quoteIdent, quoteLiteral, quoteQualified } from '../../postgres/catalog.js';
@@ -27,6 +28,19 @@ export interface Closure {
   readonly crossTenant: readonly CrossTenantRow[];
   /** True when there are more cross-tenant rows than {@link REPORT_LIMIT}. */
   readonly truncated: boolean;
+}
+
+/** Throws NOT_FOUND when `tenant` has no row in the root table (USAGE when it is not a valid key value). */
+export async function assertTenantExists(client: SqlClient, plan: TenantPlan, tenant: string): Promise<void> {
+  const root = plan.tables[0]!.table;
+  const key = plan.rules.key;
+  const keyType = root.columns.find((c) => c.name === key)!.type;
+  const found = await client
+    .query(`SELECT 1 FROM ${quoteQualified(root.name)} WHERE ${quoteIdent(key)} = ${quoteLiteral(tenant)}::${keyType} LIMIT 1`)
+    .catch((err: unknown) => {
+      throw new FailsafeError('USAGE', `tenant id "${tenant}" is not a valid ${keyType}: ${(err as Error).message}`);
+    });
+  if (found.rows.length === 0) throw new FailsafeError('NOT_FOUND', `no tenant ${tenant}: ${root.name} has no row with ${key} = ${tenant}`);
 }
 
 /** How many cross-tenant rows a report lists. */

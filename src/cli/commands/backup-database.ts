@@ -1,0 +1,104 @@
+/**
+ * The database half of `failsafe backup`: whole databases, one tenant (`--tenant`), or every configured
+ * tenant into its own repository (`--all-tenants`).
+ */
+import { FailsafeError, withContext } from '../../core/errors.js';
+import { formatBytes, formatCount, formatSeconds } from '../../core/units.js';
+import type { Repository } from '../../repository/repository.js';
+import { shortId, type Snapshot } from '../../repository/snapshot.js';
+import { backupDatabase, type DatabaseBackupResult } from '../../sources/postgres/backup-database.js';
+import type { CommandContext } from '../context.js';
+import { resolvePostgresSource, type ResolvedPostgresSource } from '../postgres-source.js';
+
+export interface DatabaseBackupOptions {
+  readonly postgres?: string;
+  readonly tenantRoot?: string;
+  readonly tenantKey?: string;
+  readonly tenant?: string;
+  readonly allTenants?: boolean;
+  readonly jobs?: number;
+  readonly tag: string[];
+  readonly host?: string;
+}
+
+export interface DatabaseBackupRun {
+  readonly snapshot: Snapshot;
+  readonly line: string;
+}
+
+/** Backs up one database source (`sourceName` from the config, or the `--postgres` URL). */
+export async function backupDatabaseSource(
+  ctx: CommandContext,
+  sourceName: string | undefined,
+  options: DatabaseBackupOptions,
+  onFailure: (what: string, err: FailsafeError) => void,
+): Promise<DatabaseBackupRun[]> {
+  const source = await resolvePostgresSource(ctx, {
+    ...(sourceName ? { source: sourceName } : {}),
+    ...(options.postgres ? { postgres: options.postgres } : {}),
+    ...(options.tenantRoot ? { tenantRoot: options.tenantRoot } : {}),
+    ...(options.tenantKey ? { tenantKey: options.tenantKey } : {}),
+  });
+  const name = source.name ?? source.settings.database;
+  const config = await ctx.config();
+  const configuredRepository = source.name ? config.sources[source.name]?.repository : undefined;
+
+  if (options.allTenants) {
+    const tenants = Object.entries(config.tenants);
+    if (tenants.length === 0) throw new FailsafeError('USAGE', '--all-tenants: no tenants: in the config');
+    const runs: DatabaseBackupRun[] = [];
+    for (const [tenantName, tenant] of tenants) {
+      try {
+        const repo = await ctx.openTenantRepository(tenantName, tenant);
+        runs.push(await runOne(ctx, repo, source, name, tenant.id, options));
+      } catch (err) {
+        // Each tenant's copy stands alone: one unreachable repository must not cost the others theirs.
+        if (ctx.signal.aborted) throw err;
+        onFailure(`tenant ${tenantName}`, withContext(`tenant ${tenantName}`, err));
+      }
+    }
+    return runs;
+  }
+  if (options.tenant !== undefined) {
+    const entry = Object.entries(config.tenants).find(([tenantName, t]) => tenantName === options.tenant || t.id === options.tenant);
+    const repo = entry ? await ctx.openTenantRepository(entry[0], entry[1]) : await ctx.openRepository(configuredRepository);
+    return [await runOne(ctx, repo, source, name, entry?.[1].id ?? options.tenant, options)];
+  }
+  return [await runOne(ctx, await ctx.openRepository(configuredRepository), source, name, undefined, options)];
+}
+
+async function runOne(
+  ctx: CommandContext,
+  repo: Repository,
+  source: ResolvedPostgresSource,
+  name: string,
+  tenant: string | undefined,
+  options: DatabaseBackupOptions,
+): Promise<DatabaseBackupRun> {
+  if (tenant !== undefined && !source.tenancy) {
+    throw new FailsafeError('USAGE', `source ${name} has no tenancy`, { hint: 'add tenancy: to the source, or --tenant-root schema.table' });
+  }
+  const started = Date.now();
+  const result = await backupDatabase(repo, {
+    settings: source.settings,
+    sourceName: name,
+    ...(tenant !== undefined ? { tenant, tenancy: source.tenancy! } : {}),
+    ...(options.jobs ? { jobs: options.jobs } : {}),
+    tags: options.tag,
+    ...(options.host ? { host: options.host } : {}),
+    onProgress: ctx.progress.listener,
+    signal: ctx.signal,
+  });
+  return { snapshot: result.snapshot, line: describeRun(result, started) };
+}
+
+function describeRun({ snapshot, manifest }: DatabaseBackupResult, started: number): string {
+  const seconds = (Date.now() - started) / 1000;
+  const rows = manifest.tables.reduce((n, t) => n + t.rows, 0);
+  const who = manifest.tenant ? `tenant ${manifest.tenant.id} of ${manifest.database}` : `database ${manifest.database}`;
+  const { summary } = snapshot;
+  return (
+    `snapshot ${shortId(snapshot.id)} saved: ${who}, ${formatCount(manifest.tables.length, 'table')}, ${formatCount(rows, 'row')}, ` +
+    `${formatBytes(summary.bytes)} in ${formatSeconds(seconds)} (at ${manifest.lsn}); added ${formatBytes(summary.newStoredBytes)} to the repository`
+  );
+}

@@ -1,0 +1,107 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, cliJson, runCli, tempDir } from '../../../test/cli.js';
+import { trackLeaks } from '../../../test/leak-check.js';
+import { fillPagila, loadPagilaSchema } from '../../../test/pagila.js';
+import { createTestDatabase, type TestDatabase } from '../../../test/postgres.js';
+import type { Snapshot } from '../../repository/snapshot.js';
+
+/** Rows per table, for comparing two databases. */
+async function rowCounts(db: TestDatabase): Promise<Record<string, number>> {
+  const session = await db.connect();
+  try {
+    const { rows } = await session.query<{ name: string }>(
+      `SELECT n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname = 'public' ORDER BY 1`,
+    );
+    const counts: Record<string, number> = {};
+    for (const { name } of rows) {
+      counts[name] = Number((await session.query<{ n: string }>(`SELECT count(*) AS n FROM ${name}`)).rows[0]!.n);
+    }
+    return counts;
+  } finally {
+    await session.end();
+  }
+}
+
+describe('database backup and restore (Pagila)', () => {
+  let source: TestDatabase;
+  const targets: TestDatabase[] = [];
+  let work: { path: string; remove: () => Promise<void> };
+  let repo: string;
+  let env: Record<string, string>;
+  const leaks = trackLeaks();
+
+  beforeAll(async () => {
+    source = await createTestDatabase('roundtrip_src');
+    const session = await source.connect();
+    try {
+      await loadPagilaSchema(session);
+      await fillPagila(session, { stores: 3, customersPerStore: 6, rentalsPerStore: 50 });
+    } finally {
+      await session.end();
+    }
+    work = await tempDir();
+    repo = join(work.path, 'repo');
+    env = source.env;
+    await cli(['init', '--repo', repo]);
+  });
+  afterAll(async () => {
+    await Promise.all([source, ...targets].map((db) => db.drop()));
+    await work.remove();
+    await leaks.assertNoLeaks();
+  });
+
+  async function emptyTarget(): Promise<TestDatabase> {
+    const db = await createTestDatabase('roundtrip_dst');
+    targets.push(db);
+    return db;
+  }
+
+  it('backs up the whole database and restores it verified, row for row', async () => {
+    const out = await cli(['backup', '--repo', repo, '--postgres', source.url, '--jobs', '2'], { env });
+    expect(out).toMatch(/snapshot \w{8} saved: database roundtrip_src_\w+, \d+ tables, [\d,]+ rows/);
+    const target = await emptyTarget();
+    const restored = await cli(['restore', 'latest', '--repo', repo, '--postgres', target.url], { env });
+    expect(restored).toMatch(/verified: \d+ tables match the snapshot \(rows and checksums\), \d+ foreign keys hold/);
+    expect(await rowCounts(target)).toEqual(await rowCounts(source));
+  });
+
+  it('backs up one store and restores only its rows, every foreign key satisfied', async () => {
+    await cli(['backup', '--repo', repo, '--postgres', source.url, '--tenant-root', 'public.store', '--tenant', '2'], { env });
+    const snapshots = await cliJson<Snapshot[]>(['snapshots', '--repo', repo, '--tenant', '2'], { env });
+    expect(snapshots).toHaveLength(1);
+    const target = await emptyTarget();
+    const restored = await cli(['restore', 'latest', '--tenant', '2', '--repo', repo, '--postgres', target.url], { env });
+    expect(restored).toMatch(/verified: /);
+    const counts = await rowCounts(target);
+    expect(counts).toMatchObject({ 'public.store': 1, 'public.staff': 2, 'public.customer': 6, 'public.rental': 50, 'public.payment': 50 });
+    expect(counts['public.actor']).toBe(0);
+  });
+
+  it('refuses a database that is not empty, and verify finds a changed row (exit 3)', async () => {
+    const target = await emptyTarget();
+    await cli(['restore', 'latest', '--tenant', '2', '--repo', repo, '--postgres', target.url], { env });
+    const again = await runCli(['restore', 'latest', '--tenant', '2', '--repo', repo, '--postgres', target.url], { env });
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/the target database is not empty/);
+
+    const session = await target.connect();
+    try {
+      await session.query("UPDATE public.customer SET first_name = 'changed' WHERE customer_id = 2");
+    } finally {
+      await session.end();
+    }
+    const verify = await runCli(['verify', 'latest', '--tenant', '2', '--repo', repo, '--postgres', target.url], { env });
+    expect(verify.code).toBe(3);
+    expect(verify.stderr).toMatch(/verify: table public\.customer: row contents differ \(checksum mismatch\)/);
+  });
+
+  it('writes nothing to the repository when the server is unreachable', async () => {
+    const before = await cliJson<Snapshot[]>(['snapshots', '--repo', repo], { env });
+    const result = await runCli(['backup', '--repo', repo, '--postgres', 'postgres://postgres@127.0.0.1:1/x'], { env });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/cannot reach PostgreSQL at 127\.0\.0\.1:1/);
+    expect(await cliJson<Snapshot[]>(['snapshots', '--repo', repo], { env })).toHaveLength(before.length);
+  });
+});

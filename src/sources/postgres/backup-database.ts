@@ -1,0 +1,265 @@
+/**
+ * A consistent snapshot of a PostgreSQL database — whole, or one tenant's subset — streamed into the
+ * repository. One coordinator transaction exports its snapshot; `jobs` worker sessions join it
+ * (`SET TRANSACTION SNAPSHOT`, the `pg_dump -j` way) and COPY tables out in key order, largest first,
+ * straight into the chunker: no temporary files, memory bounded by the pipeline.
+ */
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Readable } from 'node:stream';
+import { FailsafeError, withContext } from '../../core/errors.js';
+import { progressOf, type ProgressListener } from '../../core/progress.js';
+import { quoteIdent, quoteQualified, readTableGraph, type Table } from '../../postgres/catalog.js';
+import { connect, describeConnection, type ConnectionSettings, type PgSession } from '../../postgres/connection.js';
+import { captureSchema, type CapturedSchema } from '../../postgres/schema-capture.js';
+import { saveContent } from '../../repository/content.js';
+import type { Repository } from '../../repository/repository.js';
+import type { Snapshot } from '../../repository/snapshot.js';
+import { commitSnapshot, resolveParent } from '../snapshot-session.js';
+import { SnapshotTreeBuilder } from '../snapshot-tree.js';
+import {
+  DATABASE_MANIFEST_VERSION,
+  STABLE_OUTPUT_SETTINGS,
+  countNewlines,
+  settingsSql,
+  tableFileName,
+  type DatabaseManifest,
+  type ManifestTable,
+} from './database-manifest.js';
+import { copyColumns, orderBy, SubsetSql } from './subset-sql.js';
+import { assertTenantExists, closeSubset, type CrossTenantRow } from './tenant-closure.js';
+import { planTenancy, type TenancyRules } from './tenant-plan.js';
+
+export interface BackupDatabaseOptions {
+  readonly settings: ConnectionSettings;
+  /** The directory name inside the snapshot and the snapshot's source name, e.g. `app-db`. */
+  readonly sourceName: string;
+  /** With `tenant`: back up only that tenant's subset. */
+  readonly tenancy?: TenancyRules;
+  readonly tenant?: string;
+  /** Parallel COPY sessions; default 2. */
+  readonly jobs?: number;
+  readonly tags?: readonly string[];
+  readonly host?: string;
+  readonly onProgress?: ProgressListener;
+  readonly signal?: AbortSignal;
+}
+
+export interface DatabaseBackupResult {
+  readonly snapshot: Snapshot;
+  readonly manifest: DatabaseManifest;
+}
+
+/** Thrown (as its message and `rows`) when the subset references other tenants' rows. */
+export class CrossTenantError extends FailsafeError {
+  readonly rows: readonly CrossTenantRow[];
+  constructor(tenant: string, rows: readonly CrossTenantRow[]) {
+    const first = rows[0]!;
+    const key = Object.entries(first.row).map(([c, v]) => `${c}=${v}`).join(', ');
+    super(
+      'VERIFY_FAILED',
+      `tenant ${tenant} references rows of other tenants (${rows.length}${rows.length > 1 ? ' or more' : ''}), e.g. ${first.table} (${key}) of tenant ${first.owners.join(', ')} through ${first.referencedBy}`,
+      { hint: `see every one with: failsafe plan --tenant ${tenant}` },
+    );
+    this.rows = rows;
+  }
+}
+
+interface TableJob {
+  readonly table: Table;
+  readonly role: string;
+  readonly select: string;
+}
+
+/**
+ * @example
+ * const { snapshot } = await backupDatabase(repo, { settings, sourceName: 'app-db', jobs: 2 });
+ */
+export async function backupDatabase(repo: Repository, options: BackupDatabaseOptions): Promise<DatabaseBackupResult> {
+  const start = new Date();
+  const jobs = Math.max(1, options.jobs ?? 2);
+  const coordinator = await connect(options.settings);
+  const workers: PgSession[] = [];
+  try {
+    await coordinator.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; ${settingsSql()}`);
+    const { rows } = await coordinator.query<{ snapshot: string; lsn: string; time: Date; version: string; version_num: string; database: string }>(
+      `SELECT pg_export_snapshot() AS snapshot,
+              (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END)::text AS lsn,
+              now() AS time, current_setting('server_version') AS version,
+              current_setting('server_version_num') AS version_num, current_database() AS database`,
+    );
+    const exported = rows[0]!;
+    const graph = await readTableGraph(coordinator);
+    const { tables: tableJobs, skipped, tenant } = await planJobs(coordinator, graph, options);
+    const schema = await captureSchema(coordinator);
+
+    for (let i = 0; i < Math.min(jobs, tableJobs.length); i++) {
+      const worker = await connect(options.settings);
+      workers.push(worker);
+      await worker.query(
+        `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '${exported.snapshot}'; ${settingsSql()}`,
+      );
+    }
+
+    return await repo.withLock('shared', 'backup', async (lock) => {
+      await repo.loadIndex();
+      const host = options.host ?? hostname();
+      const paths = [`/${options.sourceName}`];
+      const parent = await resolveParent(repo, 'auto', {
+        hosts: [host],
+        paths,
+        ...(tenant ? { tenants: [tenant.id] } : {}),
+      });
+      const writer = repo.newBlobWriter();
+      const chunker = repo.newParallelChunker(1);
+      const time = exported.time.toISOString();
+      const tree = new SnapshotTreeBuilder(time);
+      const saveBytes = async (path: string, bytes: Buffer): Promise<void> => {
+        tree.addFile(`${options.sourceName}/${path}`, await saveContent(repo, writer, once(bytes)));
+      };
+      let bytesDone = 0;
+      let tablesDone = 0;
+      const report = (current?: string): void =>
+        options.onProgress?.({ ...progressOf('backup', 'tables', tablesDone, tableJobs.length, bytesDone), ...(current ? { current } : {}) });
+
+      const manifestTables: ManifestTable[] = [];
+      try {
+        const queue = [...tableJobs].sort((a, b) => b.table.estimatedRows - a.table.estimatedRows || a.table.name.localeCompare(b.table.name));
+        await Promise.all(
+          workers.map(async (worker) => {
+            for (let job = queue.shift(); job; job = queue.shift()) {
+              options.signal?.throwIfAborted();
+              report(job.table.name);
+              const entry = await copyTable(worker, job, async (stream, file) => {
+                const saved = await saveContent(repo, writer, stream, {
+                  chunker,
+                  onBytes: (bytes) => {
+                    bytesDone += bytes;
+                    report(job!.table.name);
+                  },
+                });
+                tree.addFile(`${options.sourceName}/${file}`, saved);
+              }).catch((err: unknown) => {
+                throw withContext(`back up table ${job!.table.name}`, err);
+              });
+              manifestTables.push(entry);
+              tablesDone++;
+              report();
+            }
+          }),
+        );
+      } finally {
+        await chunker.close();
+      }
+
+      manifestTables.sort((a, b) => a.name.localeCompare(b.name));
+      const manifest: DatabaseManifest = {
+        format: 'failsafe-postgres',
+        version: DATABASE_MANIFEST_VERSION,
+        server: { version: exported.version, versionNum: Number(exported.version_num) },
+        database: exported.database,
+        snapshotTime: time,
+        lsn: exported.lsn,
+        tenant,
+        settings: { ...STABLE_OUTPUT_SETTINGS },
+        tables: manifestTables,
+        skipped,
+      };
+      await saveBytes('manifest.json', Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`));
+      await saveBytes('schema.json', Buffer.from(`${JSON.stringify(schema)}\n`));
+      await saveBytes('schema/pre-data.sql', Buffer.from(sqlScript(schema.preData)));
+      await saveBytes('schema/post-data.sql', Buffer.from(sqlScript(schema.postData)));
+      const treeId = await tree.save(writer);
+      const snapshot = await commitSnapshot(repo, writer, lock, {
+        time,
+        host,
+        source: { kind: 'postgres', name: options.sourceName },
+        paths,
+        tags: [...(options.tags ?? [])],
+        tenant: tenant?.id ?? null,
+        tree: treeId,
+        parent: parent?.id ?? null,
+        counts: tree.counts,
+        start,
+      });
+      return { snapshot, manifest };
+    });
+  } catch (err) {
+    if (err instanceof FailsafeError) throw err;
+    throw withContext(`back up ${describeConnection(options.settings)}`, err);
+  } finally {
+    await Promise.allSettled([coordinator, ...workers].map((session) => session.end()));
+  }
+}
+
+async function planJobs(
+  session: PgSession,
+  graph: Awaited<ReturnType<typeof readTableGraph>>,
+  options: BackupDatabaseOptions,
+): Promise<{ tables: TableJob[]; skipped: DatabaseManifest['skipped']; tenant: DatabaseManifest['tenant'] }> {
+  if (options.tenant === undefined) {
+    const tables = [...graph.tables.values()].map((table) => ({
+      table,
+      role: 'whole',
+      select: `SELECT ${copyColumns(table).map((c) => `t.${quoteIdent(c)}`).join(', ')} FROM ${quoteQualified(table.name)} t ORDER BY ${orderBy(table)}`,
+    }));
+    return { tables, skipped: [], tenant: null };
+  }
+  if (!options.tenancy) throw new FailsafeError('USAGE', 'a tenant backup needs tenancy rules (tenancy: in the source, or --tenant-root)');
+  const plan = planTenancy(graph, options.tenancy);
+  await assertTenantExists(session, plan, options.tenant);
+  const closure = await closeSubset(session, plan, options.tenant);
+  if (closure.crossTenant.length > 0) throw new CrossTenantError(options.tenant, closure.crossTenant);
+  const sql = new SubsetSql(plan, options.tenant, closure.extras);
+  const tables: TableJob[] = [];
+  const skipped: DatabaseManifest['skipped'] = [];
+  for (const planned of plan.tables) {
+    const select = sql.select(planned.table.name);
+    if (select) tables.push({ table: planned.table, role: planned.role, select });
+    else skipped.push({ name: planned.table.name, role: planned.role, reason: planned.reason });
+  }
+  return { tables, skipped, tenant: { id: options.tenant, root: plan.rules.root, key: plan.rules.key } };
+}
+
+/** Streams one table's COPY text through `store`, counting rows and hashing the bytes on the way. */
+async function copyTable(
+  session: PgSession,
+  job: TableJob,
+  store: (stream: AsyncIterable<Buffer>, file: string) => Promise<void>,
+): Promise<ManifestTable> {
+  const hash = createHash('sha256');
+  let rows = 0;
+  let bytes = 0;
+  const source: Readable = session.copyOut(`COPY (${job.select}) TO STDOUT`);
+  async function* counted(): AsyncGenerator<Buffer> {
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      rows += countNewlines(chunk);
+      yield chunk;
+    }
+  }
+  const file = tableFileName(job.table.schema, job.table.table);
+  await store(counted(), file);
+  return {
+    name: job.table.name,
+    schema: job.table.schema,
+    table: job.table.table,
+    file,
+    columns: [...copyColumns(job.table)],
+    key: [...job.table.key],
+    role: job.role,
+    rows,
+    bytes,
+    sha256: hash.digest('hex'),
+  };
+}
+
+async function* once(bytes: Buffer): AsyncGenerator<Buffer> {
+  yield bytes;
+}
+
+
+function sqlScript(statements: CapturedSchema['preData']): string {
+  return statements.map((statement) => `-- ${statement.kind} ${statement.name}\n${statement.sql};\n`).join('\n');
+}

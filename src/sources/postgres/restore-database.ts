@@ -1,0 +1,254 @@
+/**
+ * Restores a database snapshot into a PostgreSQL database, in pg_restore's sections: pre-data (types,
+ * tables, functions, views) in one transaction, data with `jobs` parallel `COPY FROM`, post-data
+ * (constraints, indexes, triggers), sequence values; then verification against the manifest.
+ */
+import { FailsafeError, withContext } from '../../core/errors.js';
+import { progressOf, type ProgressListener } from '../../core/progress.js';
+import { quoteIdent, quoteQualified } from '../../postgres/catalog.js';
+import { connect, type ConnectionSettings, type PgSession } from '../../postgres/connection.js';
+import { applySchemaSection, sequenceValuesSql, type CapturedSchema } from '../../postgres/schema-capture.js';
+import { readContent } from '../../repository/content.js';
+import type { Repository } from '../../repository/repository.js';
+import type { Snapshot } from '../../repository/snapshot.js';
+import type { TreeNode } from '../../repository/tree.js';
+import { walkTree } from '../../repository/tree-walk.js';
+import { parseDatabaseManifest, settingsSql, type DatabaseManifest, type ManifestTable } from './database-manifest.js';
+import { verifyDatabase, type VerifyReport } from './verify-database.js';
+
+export type RestoreSection = 'pre-data' | 'data' | 'post-data';
+
+export interface RestoreDatabaseOptions {
+  readonly settings: ConnectionSettings;
+  /** The database directory inside the snapshot; default: the snapshot's source name. */
+  readonly sourceName?: string;
+  readonly jobs?: number;
+  /** Drop the snapshot's schemas (CASCADE) first instead of refusing a database that is not empty. */
+  readonly clean?: boolean;
+  /** Default: all three. */
+  readonly sections?: readonly RestoreSection[];
+  /** Only these tables' rows (`schema.table`). */
+  readonly tables?: readonly string[];
+  /** Plan only: nothing is connected to or written. */
+  readonly dryRun?: boolean;
+  /** Default true. */
+  readonly verify?: boolean;
+  readonly onProgress?: ProgressListener;
+  readonly signal?: AbortSignal;
+}
+
+export interface RestoredTable {
+  readonly table: string;
+  readonly rows: number;
+  readonly bytes: number;
+}
+
+export interface DatabaseRestoreResult {
+  readonly manifest: DatabaseManifest;
+  /** What the restore does (or did), step by step, for --dry-run and the log. */
+  readonly steps: readonly string[];
+  readonly tables: readonly RestoredTable[];
+  readonly verification: VerifyReport | undefined;
+}
+
+const ALL_SECTIONS: readonly RestoreSection[] = ['pre-data', 'data', 'post-data'];
+
+/**
+ * @example
+ * const result = await restoreDatabase(repo, snapshot, { settings, jobs: 2 });
+ * if (result.verification && !result.verification.ok) ...
+ */
+export async function restoreDatabase(repo: Repository, snapshot: Snapshot, options: RestoreDatabaseOptions): Promise<DatabaseRestoreResult> {
+  return repo.withLock('shared', 'restore', async () => {
+    await repo.loadIndex();
+    return restoreLocked(repo, snapshot, options);
+  });
+}
+
+async function restoreLocked(repo: Repository, snapshot: Snapshot, options: RestoreDatabaseOptions): Promise<DatabaseRestoreResult> {
+  const sourceName = options.sourceName ?? snapshot.source.name;
+  if (snapshot.source.kind !== 'postgres' || !sourceName) {
+    throw new FailsafeError('USAGE', `snapshot ${snapshot.id.slice(0, 8)} holds ${snapshot.source.kind} data, not a database`);
+  }
+  const files = await sourceFiles(repo, snapshot, sourceName);
+  const manifest = parseDatabaseManifest(await readFile(repo, files, 'manifest.json'), `snapshot ${snapshot.id.slice(0, 8)}`);
+  const schema = JSON.parse((await readFile(repo, files, 'schema.json')).toString('utf8')) as CapturedSchema;
+  const sections = options.sections ?? ALL_SECTIONS;
+  const tables = selectTables(manifest, options.tables);
+  const jobs = Math.max(1, options.jobs ?? 2);
+
+  const steps = [
+    ...(options.clean ? [`drop schemas ${schemasOf(manifest).join(', ')} (cascade)`] : ['check that the database is empty']),
+    ...(sections.includes('pre-data') ? [`pre-data: ${schema.preData.length} statements in one transaction`] : []),
+    ...(sections.includes('data') ? [`data: ${tables.length} tables, ${manifest.tables.reduce((n, t) => n + t.rows, 0)} rows, ${jobs} parallel COPY sessions`] : []),
+    ...(sections.includes('post-data') ? [`post-data: ${schema.postData.length} statements`, `sequences: ${schema.sequences.length} values`] : []),
+    ...(options.verify !== false && sections.includes('data') ? ['verify: row counts, checksums, foreign keys'] : []),
+  ];
+  if (options.dryRun) return { manifest, steps, tables: [], verification: undefined };
+
+  const session = await connect(options.settings);
+  const workers: PgSession[] = [];
+  try {
+    await session.query(settingsSql(manifest.settings));
+    if (options.clean) await dropSchemas(session, manifest);
+    else if (sections.includes('pre-data')) await assertEmpty(session);
+
+    if (sections.includes('pre-data')) {
+      await inTransaction(session, () => applySchemaSection(session, schema.preData)).catch((err: unknown) => {
+        throw withContext('restore pre-data', err);
+      });
+    }
+    const restored: RestoredTable[] = [];
+    if (sections.includes('data')) {
+      for (let i = 0; i < Math.min(jobs, tables.length); i++) {
+        const worker = await connect(options.settings);
+        workers.push(worker);
+        await worker.query(`${settingsSql(manifest.settings)}; SET synchronous_commit = off`);
+      }
+      const queue = [...tables].sort((a, b) => b.bytes - a.bytes);
+      let bytesDone = 0;
+      const total = tables.reduce((n, t) => n + t.bytes, 0);
+      await Promise.all(
+        workers.map(async (worker) => {
+          for (let table = queue.shift(); table; table = queue.shift()) {
+            options.signal?.throwIfAborted();
+            const node = files.get(table.file);
+            if (!node?.content) throw new FailsafeError('CORRUPT', `snapshot ${snapshot.id.slice(0, 8)} has no file ${table.file} for table ${table.name}`);
+            await copyIntoTable(repo, worker, table, node.content, (bytes) => {
+              bytesDone += bytes;
+              options.onProgress?.({ ...progressOf('restore', 'tables', restored.length, tables.length, bytesDone, total), current: table!.name });
+            }).catch((err: unknown) => {
+              throw withContext(`restore table ${table!.name}`, err);
+            });
+            restored.push({ table: table.name, rows: table.rows, bytes: table.bytes });
+          }
+        }),
+      );
+    }
+    if (sections.includes('post-data')) {
+      await applySchemaSection(session, schema.postData).catch((err: unknown) => {
+        throw withContext('restore post-data', err);
+      });
+      if (schema.sequences.length > 0) await session.query(sequenceValuesSql(schema.sequences));
+    }
+    let verification: VerifyReport | undefined;
+    if (options.verify !== false && sections.includes('data')) {
+      options.onProgress?.(progressOf('verify', 'tables', 0, tables.length, 0));
+      verification = await verifyDatabase(session, manifest, { tables: tables.map((t) => t.name) });
+    }
+    return { manifest, steps, tables: restored, verification };
+  } finally {
+    await Promise.allSettled([session, ...workers].map((s) => s.end()));
+  }
+}
+
+/** Reads the manifest of a database snapshot (for `verify`). */
+export async function readDatabaseManifest(repo: Repository, snapshot: Snapshot, sourceName?: string): Promise<DatabaseManifest> {
+  const name = sourceName ?? snapshot.source.name;
+  if (snapshot.source.kind !== 'postgres' || !name) {
+    throw new FailsafeError('USAGE', `snapshot ${snapshot.id.slice(0, 8)} holds ${snapshot.source.kind} data, not a database`);
+  }
+  return repo.withLock('shared', 'verify', async () => {
+    await repo.loadIndex();
+    const files = await sourceFiles(repo, snapshot, name);
+    return parseDatabaseManifest(await readFile(repo, files, 'manifest.json'), `snapshot ${snapshot.id.slice(0, 8)}`);
+  });
+}
+
+async function sourceFiles(repo: Repository, snapshot: Snapshot, sourceName: string): Promise<Map<string, TreeNode>> {
+  const files = new Map<string, TreeNode>();
+  const prefix = `/${sourceName}/`;
+  for await (const { path, node } of walkTree(repo, snapshot.tree)) {
+    if (node.type === 'file' && path.startsWith(prefix)) files.set(path.slice(prefix.length), node);
+  }
+  if (!files.has('manifest.json')) {
+    throw new FailsafeError('CORRUPT', `snapshot ${snapshot.id.slice(0, 8)} has no ${sourceName}/manifest.json`);
+  }
+  return files;
+}
+
+async function readFile(repo: Repository, files: ReadonlyMap<string, TreeNode>, path: string): Promise<Buffer> {
+  const node = files.get(path);
+  if (!node?.content) throw new FailsafeError('CORRUPT', `database snapshot has no ${path}`);
+  const chunks: Buffer[] = [];
+  for await (const chunk of readContent(repo, node.content)) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+function selectTables(manifest: DatabaseManifest, names: readonly string[] | undefined): ManifestTable[] {
+  if (!names || names.length === 0) return manifest.tables;
+  const unknown = names.filter((name) => !manifest.tables.some((t) => t.name === name));
+  if (unknown.length > 0) {
+    throw new FailsafeError('USAGE', `the snapshot has no table ${unknown.join(', ')} (write schema.table)`);
+  }
+  return manifest.tables.filter((t) => names.includes(t.name));
+}
+
+async function copyIntoTable(
+  repo: Repository,
+  session: PgSession,
+  table: ManifestTable,
+  content: readonly string[],
+  onBytes: (bytes: number) => void,
+): Promise<void> {
+  const columns = table.columns.map(quoteIdent).join(', ');
+  const input = session.copyIn(`COPY ${quoteQualified(table.name)} (${columns}) FROM STDIN`);
+  const done = new Promise<void>((resolve, reject) => {
+    input.once('finish', resolve);
+    input.once('error', reject);
+  });
+  try {
+    for await (const chunk of readContent(repo, content, { verifyIds: false })) {
+      if (!input.write(chunk)) await new Promise<void>((resolve, reject) => {
+        input.once('drain', resolve);
+        input.once('error', reject);
+      });
+      onBytes(chunk.length);
+    }
+    input.end();
+  } catch (err) {
+    input.destroy(err as Error);
+    await done.catch(() => undefined);
+    throw err;
+  }
+  await done;
+}
+
+/** Refuses a database holding tables, views, sequences, types or functions outside the system schemas. */
+async function assertEmpty(session: PgSession): Promise<void> {
+  const { rows } = await session.query<{ kind: string; name: string }>(`
+    SELECT 'relation' AS kind, n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+    UNION ALL
+    SELECT 'function', n.nspname || '.' || p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+     WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
+    LIMIT 3`);
+  if (rows.length > 0) {
+    throw new FailsafeError('USAGE', `the target database is not empty (it has ${rows.map((r) => `${r.kind} ${r.name}`).join(', ')}${rows.length === 3 ? ', ...' : ''})`, {
+      hint: 'restore into an empty database, or add --clean to drop the schemas the snapshot restores',
+    });
+  }
+}
+
+function schemasOf(manifest: DatabaseManifest): string[] {
+  return [...new Set(manifest.tables.map((t) => t.schema))].sort();
+}
+
+async function dropSchemas(session: PgSession, manifest: DatabaseManifest): Promise<void> {
+  for (const schema of schemasOf(manifest)) {
+    await session.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
+    if (schema === 'public') await session.query('CREATE SCHEMA public');
+  }
+}
+
+async function inTransaction(session: PgSession, work: () => Promise<void>): Promise<void> {
+  await session.query('BEGIN');
+  try {
+    await work();
+    await session.query('COMMIT');
+  } catch (err) {
+    await session.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Verification of a restored database against its snapshot's manifest: every table's row count and the
+ * SHA-256 of its COPY text (same query shape, same session settings as the backup), and every foreign
+ * key of the restored tables holds (one anti-join per key).
+ */
+import { createHash } from 'node:crypto';
+import { quoteIdent, quoteQualified, readTableGraph, type ForeignKey, type Table } from '../../postgres/catalog.js';
+import type { PgSession } from '../../postgres/connection.js';
+import { countNewlines, settingsSql, type DatabaseManifest } from './database-manifest.js';
+import { orderBy } from './subset-sql.js';
+
+export interface TableVerification {
+  readonly table: string;
+  readonly expectedRows: number;
+  readonly rows: number;
+  readonly checksumMatches: boolean;
+  /** Empty when the table is fine. */
+  readonly problem: string;
+}
+
+export interface ForeignKeyVerification {
+  readonly name: string;
+  readonly from: string;
+  readonly to: string;
+  /** Rows whose key points at no parent row. */
+  readonly violations: number;
+}
+
+export interface VerifyReport {
+  readonly ok: boolean;
+  readonly tables: readonly TableVerification[];
+  readonly foreignKeys: readonly ForeignKeyVerification[];
+}
+
+/**
+ * @example
+ * const report = await verifyDatabase(session, manifest);
+ * if (!report.ok) process.exitCode = 3;
+ */
+export async function verifyDatabase(session: PgSession, manifest: DatabaseManifest, options: { tables?: readonly string[] } = {}): Promise<VerifyReport> {
+  await session.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; ${settingsSql(manifest.settings)}`);
+  try {
+    const graph = await readTableGraph(session);
+    const wanted = manifest.tables.filter((t) => !options.tables || options.tables.includes(t.name));
+    const tables: TableVerification[] = [];
+    for (const expected of wanted) {
+      const table = graph.tables.get(expected.name);
+      if (!table) {
+        tables.push({ table: expected.name, expectedRows: expected.rows, rows: 0, checksumMatches: false, problem: 'table is missing' });
+        continue;
+      }
+      const { rows, sha256 } = await hashTable(session, table, expected.columns);
+      const checksumMatches = sha256 === expected.sha256;
+      const problem =
+        rows !== expected.rows ? `${rows} rows, expected ${expected.rows}` : checksumMatches ? '' : 'row contents differ (checksum mismatch)';
+      tables.push({ table: expected.name, expectedRows: expected.rows, rows, checksumMatches, problem });
+    }
+    const restored = new Set(wanted.map((t) => t.name));
+    const foreignKeys: ForeignKeyVerification[] = [];
+    for (const fk of graph.foreignKeys) {
+      if (!restored.has(fk.from) || !restored.has(fk.to)) continue;
+      foreignKeys.push({ name: fk.name, from: fk.from, to: fk.to, violations: await countViolations(session, fk) });
+    }
+    const ok = tables.every((t) => t.problem === '') && foreignKeys.every((fk) => fk.violations === 0);
+    return { ok, tables, foreignKeys };
+  } finally {
+    await session.query('ROLLBACK');
+  }
+}
+
+async function hashTable(session: PgSession, table: Table, columns: readonly string[]): Promise<{ rows: number; sha256: string }> {
+  const select = `SELECT ${columns.map((c) => `t.${quoteIdent(c)}`).join(', ')} FROM ${quoteQualified(table.name)} t ORDER BY ${orderBy(table)}`;
+  const hash = createHash('sha256');
+  let rows = 0;
+  for await (const chunk of session.copyOut(`COPY (${select}) TO STDOUT`) as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    rows += countNewlines(chunk);
+  }
+  return { rows, sha256: hash.digest('hex') };
+}
+
+async function countViolations(session: PgSession, fk: ForeignKey): Promise<number> {
+  const notNull = fk.fromColumns.map((c) => `c.${quoteIdent(c)} IS NOT NULL`).join(' AND ');
+  const match = fk.fromColumns.map((c, i) => `p.${quoteIdent(fk.toColumns[i]!)} = c.${quoteIdent(c)}`).join(' AND ');
+  const { rows } = await session.query<{ n: string }>(
+    `SELECT count(*) AS n FROM ${quoteQualified(fk.from)} c WHERE ${notNull} AND NOT EXISTS (SELECT 1 FROM ${quoteQualified(fk.to)} p WHERE ${match})`,
+  );
+  return Number(rows[0]!.n);
+}
