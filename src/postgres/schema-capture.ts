@@ -24,6 +24,11 @@ export interface SchemaStatement {
   /** `schema.name` of the object, for messages. */
   readonly name: string;
   readonly sql: string;
+  /**
+   * For keys, indexes and foreign keys: the table (the root of a partitioned family) whose lock the
+   * statement takes, so a restore can build different tables' indexes at once.
+   */
+  readonly table?: string;
 }
 
 export interface SequenceValue {
@@ -382,7 +387,7 @@ async function captureViews(client: SqlClient): Promise<{ create: SchemaStatemen
 async function captureKeysAndIndexes(client: SqlClient): Promise<SchemaStatement[]> {
   // Keys before plain indexes before foreign keys (which need the referenced keys); parents before
   // partitions, so a partition's key or index can be attached to its parent's, as pg_dump does.
-  const { rows } = await client.query<{ kind: string; name: string; sql: string; attach: string | null }>(`
+  const { rows } = await client.query<{ kind: string; name: string; sql: string; attach: string | null; family: string }>(`
     SELECT CASE con.contype WHEN 'p' THEN 'primary key' WHEN 'u' THEN 'unique constraint' WHEN 'x' THEN 'exclusion constraint' ELSE 'foreign key' END AS kind,
            n.nspname || '.' || c.relname || '.' || con.conname AS name,
            'ALTER TABLE ' || CASE WHEN c.relkind = 'p' OR c.relispartition THEN 'ONLY ' ELSE '' END
@@ -391,7 +396,8 @@ async function captureKeysAndIndexes(client: SqlClient): Promise<SchemaStatement
              (SELECT 'ALTER INDEX ' || quote_ident(pin.nspname) || '.' || quote_ident(pi.relname) || ' ATTACH PARTITION ' || quote_ident(n.nspname) || '.' || quote_ident(ci.relname)
                 FROM pg_constraint parent JOIN pg_class pi ON pi.oid = parent.conindid JOIN pg_namespace pin ON pin.oid = pi.relnamespace
                 JOIN pg_class ci ON ci.oid = con.conindid WHERE parent.oid = con.conparentid) END AS attach,
-           CASE con.contype WHEN 'f' THEN 2 ELSE 0 END AS phase, (SELECT count(*) FROM pg_partition_ancestors(c.oid)) AS depth
+           CASE con.contype WHEN 'f' THEN 2 ELSE 0 END AS phase, (SELECT count(*) FROM pg_partition_ancestors(c.oid)) AS depth,
+           coalesce(pg_partition_root(c.oid), c.oid)::regclass::text AS family
       FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE con.contype IN ('p', 'u', 'x', 'f') AND ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_class', 'c.oid')}
        AND (con.contype <> 'f' OR con.conparentid = 0)
@@ -399,15 +405,15 @@ async function captureKeysAndIndexes(client: SqlClient): Promise<SchemaStatement
     SELECT 'index', n.nspname || '.' || i.relname, pg_get_indexdef(i.oid),
            (SELECT 'ALTER INDEX ' || quote_ident(pn.nspname) || '.' || quote_ident(p.relname) || ' ATTACH PARTITION ' || quote_ident(n.nspname) || '.' || quote_ident(i.relname)
               FROM pg_inherits h JOIN pg_class p ON p.oid = h.inhparent JOIN pg_namespace pn ON pn.oid = p.relnamespace WHERE h.inhrelid = i.oid),
-           1, (SELECT count(*) FROM pg_partition_ancestors(x.indrelid))
+           1, (SELECT count(*) FROM pg_partition_ancestors(x.indrelid)), coalesce(pg_partition_root(x.indrelid), x.indrelid)::regclass::text
       FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_namespace n ON n.oid = i.relnamespace
      WHERE ${USER_NAMESPACE} AND ${NOT_EXTENSION('pg_class', 'x.indrelid')}
        AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = x.indexrelid AND con.contype IN ('p', 'u', 'x'))
     ORDER BY phase, depth, name`);
   const statements: SchemaStatement[] = [];
   for (const row of rows) {
-    statements.push({ kind: row.kind, name: row.name, sql: row.sql });
-    if (row.attach) statements.push({ kind: `${row.kind} attachment`, name: row.name, sql: row.attach });
+    statements.push({ kind: row.kind, name: row.name, sql: row.sql, table: row.family });
+    if (row.attach) statements.push({ kind: `${row.kind} attachment`, name: row.name, sql: row.attach, table: row.family });
   }
   return statements;
 }

@@ -69,7 +69,7 @@ describe('failsafe plan (Pagila, store as the tenant)', () => {
     try {
       await session.query('UPDATE public.rental SET customer_id = 2 WHERE rental_id = 1');
       const result = await runCli(['plan', '--tenant', '1'], { cwd: work.path, env: db.env });
-      expect(result.code).toBe(1);
+      expect(result.code).toBe(3);
       expect(result.stderr).toMatch(/public\.customer \(customer_id=2\) of tenant 2, referenced through public\.rental\.customer_id → public\.customer/);
     } finally {
       await session.query('UPDATE public.rental SET customer_id = 1 WHERE rental_id = 1');

@@ -44,7 +44,7 @@ async function plan(ctx: CommandContext, options: PlanOptions): Promise<ExitCode
   }
   ctx.output.result(report);
   printReport(ctx, report, options.count ?? false);
-  return report.crossTenant.length > 0 ? ExitCode.Error : ExitCode.Ok;
+  return report.crossTenant.length > 0 ? ExitCode.VerifyFailed : ExitCode.Ok;
 }
 
 function printReport(ctx: CommandContext, report: PlanReport, counted: boolean): void {

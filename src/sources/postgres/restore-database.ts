@@ -7,7 +7,7 @@ import { FailsafeError, withContext } from '../../core/errors.js';
 import { progressOf, type ProgressListener } from '../../core/progress.js';
 import { quoteIdent, quoteQualified } from '../../postgres/catalog.js';
 import { connect, type ConnectionSettings, type PgSession } from '../../postgres/connection.js';
-import { applySchemaSection, sequenceValuesSql, type CapturedSchema } from '../../postgres/schema-capture.js';
+import { applySchemaSection, sequenceValuesSql, type CapturedSchema, type SchemaStatement } from '../../postgres/schema-capture.js';
 import { readContent } from '../../repository/content.js';
 import type { Repository } from '../../repository/repository.js';
 import type { Snapshot } from '../../repository/snapshot.js';
@@ -126,7 +126,11 @@ async function restoreLocked(repo: Repository, snapshot: Snapshot, options: Rest
       );
     }
     if (sections.includes('post-data')) {
-      await applySchemaSection(session, schema.postData).catch((err: unknown) => {
+      while (workers.length < jobs) {
+        const worker = await connect(options.settings);
+        workers.push(worker);
+      }
+      await applyPostData(session, workers, schema.postData).catch((err: unknown) => {
         throw withContext('restore post-data', err);
       });
       if (schema.sequences.length > 0) await session.query(sequenceValuesSql(schema.sequences));
@@ -212,6 +216,45 @@ async function copyIntoTable(
     throw err;
   }
   await done;
+}
+
+/**
+ * Keys and indexes, then foreign keys, each table family (a table and its partitions) on one session
+ * and `workers.length` families at once, as pg_restore -j builds indexes; the rest (triggers, rules,
+ * comments, materialized view data) in order on `session`. A deadlock between two foreign keys that
+ * lock the same tables in opposite order is retried.
+ */
+async function applyPostData(session: PgSession, workers: readonly PgSession[], statements: readonly SchemaStatement[]): Promise<void> {
+  const parallel = (statement: SchemaStatement): boolean => statement.table !== undefined;
+  const phases = [
+    statements.filter((s) => parallel(s) && s.kind !== 'foreign key'),
+    statements.filter((s) => parallel(s) && s.kind === 'foreign key'),
+  ];
+  for (const phase of phases) {
+    const families = new Map<string, SchemaStatement[]>();
+    for (const statement of phase) families.set(statement.table!, [...(families.get(statement.table!) ?? []), statement]);
+    const queue = [...families.values()].sort((a, b) => b.length - a.length);
+    await Promise.all(
+      workers.map(async (worker) => {
+        for (let family = queue.shift(); family; family = queue.shift()) {
+          for (const statement of family) await applyWithDeadlockRetry(worker, statement);
+        }
+      }),
+    );
+  }
+  await applySchemaSection(session, statements.filter((s) => !parallel(s)));
+}
+
+async function applyWithDeadlockRetry(session: PgSession, statement: SchemaStatement): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await applySchemaSection(session, [statement]);
+      return;
+    } catch (err) {
+      const code = ((err as Error).cause as { code?: string } | undefined)?.code;
+      if (code !== '40P01' || attempt === 3) throw err;
+    }
+  }
 }
 
 /** Refuses a database holding tables, views, sequences, types or functions outside the system schemas. */
