@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { arch, platform, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { FailsafeError, isSystemError } from '../core/errors.js';
 import type { ConnectionSettings } from './connection.js';
@@ -32,6 +32,8 @@ export interface EmbeddedClusterOptions {
    * /usr/lib/postgresql/15/bin, for benchmarks against its pg_dump); default: the npm package's.
    */
   readonly binDir?: string;
+  /** Serve TLS with this certificate and key (PEM); without it the server offers no TLS. */
+  readonly tls?: { readonly cert: string; readonly key: string };
 }
 
 interface Binaries {
@@ -79,12 +81,24 @@ export class EmbeddedCluster {
     const logFile = join(options.baseDir, 'server.log');
     await mkdir(options.baseDir, { recursive: true });
     // The server's user must be able to reach its data directory, but not read the password file.
-    if (runAs) await chmod(options.baseDir, 0o711);
+    if (runAs) {
+      await chmod(options.baseDir, 0o711);
+      await assertTraversable(dirname(resolve(options.baseDir)));
+    }
     const password = await initialise(options, dataDir, binaries, runAs);
     await writeFile(logFile, '', { flag: 'a' });
     if (runAs) await chown(logFile, runAs.uid, runAs.gid);
 
+    const tlsOptions: string[] = [];
+    if (options.tls) {
+      for (const [file, pem] of [['server.crt', options.tls.cert], ['server.key', options.tls.key]] as const) {
+        await writeFile(join(dataDir, file), pem, { mode: 0o600 });
+        if (runAs) await chown(join(dataDir, file), runAs.uid, runAs.gid);
+      }
+      tlsOptions.push('-c ssl=on', '-c ssl_cert_file=server.crt', '-c ssl_key_file=server.key');
+    }
     const serverOptions = [
+      ...tlsOptions,
       "-c listen_addresses=127.0.0.1",
       "-c unix_socket_directories=''",
       '-c wal_level=logical',
@@ -209,6 +223,18 @@ function serverEnv(): NodeJS.ProcessEnv {
   // Messages in English (we read them), and nothing of the caller's PG* settings.
   const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'], LC_ALL: 'C', LANG: 'C' };
   return env;
+}
+
+/** As root we run the server as `nobody`, which needs search permission on every directory above its data. */
+async function assertTraversable(dir: string): Promise<void> {
+  for (let current = dir; ; current = dirname(current)) {
+    if (((await stat(current)).mode & 0o001) === 0) {
+      throw new FailsafeError('PERMISSION', `embedded PostgreSQL runs as "nobody" (PostgreSQL refuses root) and cannot reach ${current}`, {
+        hint: `choose a directory whose parents all allow others to enter (chmod o+x ${current})`,
+      });
+    }
+    if (dirname(current) === current) return;
+  }
 }
 
 async function exists(path: string): Promise<boolean> {
