@@ -7,7 +7,8 @@ import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { FailsafeError, isSystemError } from '../core/errors.js';
 import { loadConfig } from '../config/load-config.js';
-import type { Config, RepositoryConfig as ConfiguredRepository, TenantConfig } from '../config/schema.js';
+import type { Config, RepositoryConfig as ConfiguredRepository, S3Options as ConfiguredS3, TenantConfig } from '../config/schema.js';
+import { openObjectStore, type ObjectStore } from '../sources/objects/object-store.js';
 import { type LockTiming } from '../repository/lock.js';
 import { Repository } from '../repository/repository.js';
 import { type S3Settings, openStorage } from '../storage/open-storage.js';
@@ -40,6 +41,7 @@ export class CommandContext {
   readonly env: NodeJS.ProcessEnv;
   readonly signal: AbortSignal;
   readonly #storages: Storage[] = [];
+  readonly #objectStores: ObjectStore[] = [];
   #config: { config: Config; path: string | undefined } | undefined;
 
   constructor(options: GlobalOptions, logger: Logger, signal: AbortSignal, env: NodeJS.ProcessEnv = process.env) {
@@ -159,10 +161,17 @@ export class CommandContext {
     return repo;
   }
 
+  /** An objects source's store (closed with the command). */
+  async openObjectStore(url: string, s3: ConfiguredS3 | undefined): Promise<ObjectStore> {
+    const store = await openObjectStore(url, { env: this.env, ...(s3 ? { s3: s3Settings(s3) } : {}) });
+    this.#objectStores.push(store);
+    return store;
+  }
+
   /** Closes every storage opened for this command. */
   async close(): Promise<void> {
     this.progress.done();
-    await Promise.allSettled(this.#storages.map((storage) => storage.close()));
+    await Promise.allSettled([...this.#storages, ...this.#objectStores].map((storage) => storage.close()));
   }
 }
 

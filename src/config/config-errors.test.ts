@@ -71,8 +71,8 @@ describe('config errors name the file line and key path', () => {
     expect(
       problems(['sources:', '  app:', '    kind: pahts', '    paths: [/srv]', '  db:', '    paths: [/var/lib/db]']),
     ).toEqual([
-      'failsafe.yaml:3: sources.app.kind: expected one of: paths, postgres, got "pahts" (did you mean "paths"?)',
-      'failsafe.yaml:5: sources.db: missing required key "kind" (one of: paths, postgres)',
+      'failsafe.yaml:3: sources.app.kind: expected one of: paths, postgres, objects, got "pahts" (did you mean "paths"?)',
+      'failsafe.yaml:5: sources.db: missing required key "kind" (one of: paths, postgres, objects)',
     ]);
   });
 

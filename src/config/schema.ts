@@ -78,8 +78,19 @@ export interface PostgresSourceConfig {
   readonly repository: string | undefined;
 }
 
-/** What a source backs up, discriminated by `kind` (later: `objects`). */
-export type SourceConfig = PathsSourceConfig | PostgresSourceConfig;
+export interface ObjectsSourceConfig {
+  readonly kind: 'objects';
+  /** `s3://bucket/prefix` or an absolute directory path. */
+  readonly url: string;
+  /** Key prefix of one tenant's objects, with `{tenant}` standing for the tenant id. */
+  readonly tenantPrefix: string | undefined;
+  readonly s3: S3Options | undefined;
+  readonly tags: readonly string[];
+  readonly repository: string | undefined;
+}
+
+/** What a source backs up, discriminated by `kind`. */
+export type SourceConfig = PathsSourceConfig | PostgresSourceConfig | ObjectsSourceConfig;
 
 /** One tenant of the multi-tenant sources, with (for escrow) its own repository and password. */
 export interface TenantConfig {
@@ -415,6 +426,26 @@ export function configSchema(options: ConfigSchemaOptions) {
       }),
     );
 
+  const objectsSource = z
+    .strictObject(
+      {
+        kind: z.literal('objects').describe('objects: an S3 bucket prefix or a directory of files, whole or per tenant.'),
+        url: repositoryUrl.describe('s3://bucket/prefix or a directory path (relative to this file).'),
+        'tenant-prefix': text('expected a key prefix containing {tenant}')
+          .refine((prefix) => prefix.includes('{tenant}'), { error: 'expected a key prefix containing {tenant}, e.g. "hotels/{tenant}/"' })
+          .optional()
+          .describe('Key prefix of one tenant\'s objects, {tenant} standing for the tenant id, e.g. "hotels/{tenant}/".'),
+        s3: s3.optional(),
+        tags: list(tag, 'expected a list of tags').optional().describe('Tags added to every snapshot of this source.'),
+        repository: name('repository').optional().describe('Repository this source is backed up to; default: default-repository.'),
+      },
+      { error: MAPPING },
+    )
+    .describe("Backs up objects (with content type and metadata) along with a database source's snapshot.")
+    .transform(
+      (s): ObjectsSourceConfig => ({ kind: s.kind, url: s.url, tenantPrefix: s['tenant-prefix'], s3: s.s3, tags: s.tags ?? [], repository: s.repository }),
+    );
+
   const tenant = z
     .strictObject(
       {
@@ -435,7 +466,7 @@ export function configSchema(options: ConfigSchemaOptions) {
     );
 
   const source = z
-    .discriminatedUnion('kind', [pathsSource, postgresSource], { error: MAPPING })
+    .discriminatedUnion('kind', [pathsSource, postgresSource, objectsSource], { error: MAPPING })
     .describe('A source: what goes into a snapshot, selected by kind.');
 
   const retention = z

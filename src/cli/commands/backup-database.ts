@@ -7,11 +7,16 @@ import { formatBytes, formatCount, formatSeconds } from '../../core/units.js';
 import type { Repository } from '../../repository/repository.js';
 import { shortId, type Snapshot } from '../../repository/snapshot.js';
 import { backupDatabase, type DatabaseBackupResult } from '../../sources/postgres/backup-database.js';
+import type { S3Options } from '../../config/schema.js';
+import { objectsPart } from '../../sources/objects/objects-part.js';
+import type { SnapshotPart } from '../../sources/snapshot-part.js';
 import type { CommandContext } from '../context.js';
 import { resolvePostgresSource, type ResolvedPostgresSource } from '../postgres-source.js';
 
 export interface DatabaseBackupOptions {
   readonly postgres?: string;
+  readonly objects?: string;
+  readonly tenantPrefix?: string;
   readonly tenantRoot?: string;
   readonly tenantKey?: string;
   readonly tenant?: string;
@@ -79,7 +84,9 @@ async function runOne(
     throw new FailsafeError('USAGE', `source ${name} has no tenancy`, { hint: 'add tenancy: to the source, or --tenant-root schema.table' });
   }
   const started = Date.now();
+  const parts = await objectsParts(ctx, source, tenant, options);
   const result = await backupDatabase(repo, {
+    parts,
     settings: source.settings,
     sourceName: name,
     ...(tenant !== undefined ? { tenant, tenancy: source.tenancy! } : {}),
@@ -90,6 +97,38 @@ async function runOne(
     signal: ctx.signal,
   });
   return { snapshot: result.snapshot, line: describeRun(result, started) };
+}
+
+/**
+ * The objects that go into the same snapshot: `--objects URL` with `--postgres`, else every configured
+ * objects source; for a tenant, only the keys under the source's tenant prefix.
+ */
+async function objectsParts(
+  ctx: CommandContext,
+  source: ResolvedPostgresSource,
+  tenant: string | undefined,
+  options: DatabaseBackupOptions,
+): Promise<SnapshotPart[]> {
+  const wanted: { name: string; url: string; tenantPrefix: string | undefined; s3: S3Options | undefined }[] = [];
+  if (options.objects) {
+    if (!options.postgres) throw new FailsafeError('USAGE', '--objects goes with --postgres (configured objects sources are included by themselves)');
+    wanted.push({ name: 'objects', url: options.objects, tenantPrefix: options.tenantPrefix, s3: undefined });
+  } else if (source.name !== undefined) {
+    for (const [name, configured] of Object.entries((await ctx.config()).sources)) {
+      if (configured.kind === 'objects') wanted.push({ name, url: configured.url, tenantPrefix: configured.tenantPrefix, s3: configured.s3 });
+    }
+  }
+  const parts: SnapshotPart[] = [];
+  for (const objects of wanted) {
+    if (tenant !== undefined && !objects.tenantPrefix) {
+      throw new FailsafeError('USAGE', `objects source ${objects.name} has no tenant prefix, so it cannot be split by tenant`, {
+        hint: 'set tenant-prefix: "prefix/{tenant}/" on the source, or --tenant-prefix',
+      });
+    }
+    const store = await ctx.openObjectStore(objects.url, objects.s3);
+    parts.push(objectsPart(store, objects.name, tenant === undefined ? '' : objects.tenantPrefix!.replaceAll('{tenant}', tenant)));
+  }
+  return parts;
 }
 
 function describeRun({ snapshot, manifest }: DatabaseBackupResult, started: number): string {

@@ -43,6 +43,8 @@ export function registerBackup(program: Command): void {
       .option('--postgres <url>', 'back up this database (password from PGPASSWORD or ~/.pgpass, never the URL)')
       .option('--tenant-root <table>', 'tenant table, schema.table, for --tenant with --postgres')
       .option('--tenant-key <column>', "tenant table's id column (default: its primary key)")
+      .option('--objects <url>', "with --postgres: also the objects of s3://bucket/prefix or a directory, in the same snapshot")
+      .option('--tenant-prefix <prefix>', 'with --objects: key prefix of a tenant\'s objects, e.g. "hotels/{tenant}/"')
       .option('--tenant <id>', "back up only this tenant's rows (an id, or a name from tenants:)")
       .option('--all-tenants', "back up every tenant of tenants: into the tenant's own repository")
       .option('-j, --jobs <n>', 'parallel COPY sessions for databases (default 2)', parsePositiveInteger)
@@ -162,7 +164,8 @@ async function planJobs(ctx: CommandContext, options: BackupOptions): Promise<Ba
     options.source.length > 0
       ? options.source
       : Object.entries(config.sources)
-          .filter(([, s]) => !tenantFlags || s.kind === 'postgres')
+          // Objects sources go into the snapshot of the database source they belong with.
+          .filter(([, s]) => s.kind !== 'objects' && (!tenantFlags || s.kind === 'postgres'))
           .map(([name]) => name);
   if (names.length === 0) {
     throw new FailsafeError('USAGE', 'nothing to back up', {
@@ -175,6 +178,11 @@ async function planJobs(ctx: CommandContext, options: BackupOptions): Promise<Ba
       throw new FailsafeError('USAGE', `no source named "${name}" in the config (defined: ${Object.keys(config.sources).join(', ') || 'none'})`);
     }
     if (source.kind === 'postgres') return { kind: 'postgres', source: name };
+    if (source.kind === 'objects') {
+      throw new FailsafeError('USAGE', `"${name}" is an objects source: it is backed up with the database source, in the same snapshot`, {
+        hint: 'name the postgres source with --source',
+      });
+    }
     if (tenantFlags) throw new FailsafeError('USAGE', `--tenant and --all-tenants apply to database sources; "${name}" is a ${source.kind} source`);
     return {
       kind: 'paths',

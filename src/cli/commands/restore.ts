@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { FailsafeError } from '../../core/errors.js';
-import { formatBytes, formatSeconds } from '../../core/units.js';
+import { formatBytes, formatCount, formatSeconds } from '../../core/units.js';
+import { restoreObjects } from '../../sources/objects/objects-part.js';
 import { shortId } from '../../repository/snapshot.js';
 import { dumpFile } from '../../sources/dump-file.js';
 import { restorePaths } from '../../sources/paths/restore-paths.js';
@@ -12,6 +13,7 @@ import { addSnapshotFilterOptions, snapshotFilter, type SnapshotFilterOptions } 
 
 interface RestoreOptions extends SnapshotFilterOptions, Omit<DatabaseRestoreOptions, 'postgres'> {
   readonly postgres?: string;
+  readonly objects?: string;
   readonly target?: string;
   readonly include: string[];
   readonly overwrite?: boolean;
@@ -39,6 +41,7 @@ export function registerRestore(program: Command): void {
     .option('--schema-only', 'databases: restore the schema, no rows')
     .option('--data-only', 'databases: restore rows into existing tables')
     .option('--table <schema.table>', 'databases: restore only this table\'s rows (repeatable)', collect, [])
+    .option('--objects <url>', "snapshots with objects: write them to s3://bucket/prefix or a directory, under their original keys")
     .option('--no-verify', 'databases: skip checking row counts, checksums and foreign keys afterwards');
   addSnapshotFilterOptions(command);
   withExamples(
@@ -47,12 +50,23 @@ export function registerRestore(program: Command): void {
     'failsafe restore 1a2b3c4d --target /srv/app-restored --include /srv/app/config',
     'failsafe restore latest --stdout > app.sql      # a snapshot made with backup --stdin',
     'PGPASSWORD=... failsafe restore latest --tenant 42 --postgres postgres://dalata@localhost/hotel --jobs 4',
+    'failsafe restore latest --tenant 42 --objects s3://dalata-files/',
   );
   command.action(
     runAction(async (ctx, ref: string, options: RestoreOptions) => {
       const repo = await ctx.openRepository();
       const snapshot = await repo.findSnapshot(ref, snapshotFilter(options));
-      if (options.postgres) return restoreDatabaseSnapshot(ctx, repo, snapshot, { ...options, postgres: options.postgres });
+      if (options.postgres || options.objects) {
+        if (options.target || options.stdout) throw new FailsafeError('USAGE', '--postgres/--objects cannot be combined with --target or --stdout');
+        const code = options.postgres ? await restoreDatabaseSnapshot(ctx, repo, snapshot, { ...options, postgres: options.postgres }) : ExitCode.Ok;
+        if (options.objects) {
+          const store = await ctx.openObjectStore(options.objects, undefined);
+          const result = await restoreObjects(repo, snapshot, store, { signal: ctx.signal });
+          ctx.progress.done();
+          ctx.output.line(`restored ${formatCount(result.objects, 'object')}, ${formatBytes(result.bytes)} to ${store.location}`);
+        }
+        return code;
+      }
       if (snapshot.source.kind === 'postgres' && !options.target && !options.stdout) {
         throw new FailsafeError('USAGE', `snapshot ${shortId(snapshot.id)} is a database snapshot: give --postgres URL to restore it into a database`, {
           hint: 'or --target DIR to get its files (COPY text, schema SQL)',

@@ -16,6 +16,7 @@ import { saveContent } from '../../repository/content.js';
 import type { Repository } from '../../repository/repository.js';
 import type { Snapshot } from '../../repository/snapshot.js';
 import { commitSnapshot, resolveParent } from '../snapshot-session.js';
+import { once, type SnapshotPart } from '../snapshot-part.js';
 import { SnapshotTreeBuilder } from '../snapshot-tree.js';
 import {
   DATABASE_MANIFEST_VERSION,
@@ -43,6 +44,8 @@ export interface BackupDatabaseOptions {
   readonly host?: string;
   readonly onProgress?: ProgressListener;
   readonly signal?: AbortSignal;
+  /** Other sources stored in the same snapshot, e.g. the tenant's files ({@link objectsPart}). */
+  readonly parts?: readonly SnapshotPart[];
 }
 
 export interface DatabaseBackupResult {
@@ -104,7 +107,7 @@ export async function backupDatabase(repo: Repository, options: BackupDatabaseOp
     return await repo.withLock('shared', 'backup', async (lock) => {
       await repo.loadIndex();
       const host = options.host ?? hostname();
-      const paths = [`/${options.sourceName}`];
+      const paths = [`/${options.sourceName}`, ...(options.parts ?? []).map((part) => `/${part.name}`)];
       const parent = await resolveParent(repo, 'auto', {
         hosts: [host],
         paths,
@@ -148,6 +151,14 @@ export async function backupDatabase(repo: Repository, options: BackupDatabaseOp
             }
           }),
         );
+        for (const part of options.parts ?? []) {
+          report(part.name);
+          await part
+            .write({ repo, writer, chunker, tree, signal: options.signal, onBytes: (bytes) => ((bytesDone += bytes), report(part.name)) })
+            .catch((err: unknown) => {
+              throw withContext(`back up ${part.name}`, err);
+            });
+        }
       } finally {
         await chunker.close();
       }
@@ -253,10 +264,6 @@ async function copyTable(
     bytes,
     sha256: hash.digest('hex'),
   };
-}
-
-async function* once(bytes: Buffer): AsyncGenerator<Buffer> {
-  yield bytes;
 }
 
 
