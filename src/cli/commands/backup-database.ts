@@ -7,6 +7,7 @@ import { formatBytes, formatCount, formatSeconds } from '../../core/units.js';
 import type { Repository } from '../../repository/repository.js';
 import { shortId, type Snapshot } from '../../repository/snapshot.js';
 import { backupDatabase, type DatabaseBackupResult } from '../../sources/postgres/backup-database.js';
+import type { CrossTenantPolicy } from '../../sources/postgres/subset-sql.js';
 import type { S3Options } from '../../config/schema.js';
 import { objectsPart } from '../../sources/objects/objects-part.js';
 import type { SnapshotPart } from '../../sources/snapshot-part.js';
@@ -21,6 +22,7 @@ export interface DatabaseBackupOptions {
   readonly tenantKey?: string;
   readonly tenant?: string;
   readonly allTenants?: boolean;
+  readonly onCrossTenant?: CrossTenantPolicy;
   readonly jobs?: number;
   readonly tag: string[];
   readonly host?: string;
@@ -90,6 +92,7 @@ async function runOne(
     settings: source.settings,
     sourceName: name,
     ...(tenant !== undefined ? { tenant, tenancy: source.tenancy! } : {}),
+    ...(options.onCrossTenant ? { onCrossTenant: options.onCrossTenant } : {}),
     ...(options.jobs ? { jobs: options.jobs } : {}),
     tags: options.tag,
     ...(options.host ? { host: options.host } : {}),
@@ -134,10 +137,17 @@ async function objectsParts(
 function describeRun({ snapshot, manifest }: DatabaseBackupResult, started: number): string {
   const seconds = (Date.now() - started) / 1000;
   const rows = manifest.tables.reduce((n, t) => n + t.rows, 0);
-  const who = manifest.tenant ? `tenant ${manifest.tenant.id} of ${manifest.database}` : `database ${manifest.database}`;
+  const tenant = manifest.tenant;
+  const who = tenant ? `tenant ${tenant.id} of ${manifest.database}` : `database ${manifest.database}`;
+  const crossTenant =
+    tenant?.onCrossTenant === 'nullify'
+      ? `; references to ${formatCount(tenant.otherTenantsRows ?? 0, "other tenants' row")} written as NULL`
+      : tenant?.onCrossTenant === 'skip-row'
+        ? `; ${formatCount(tenant.skippedRows ?? 0, 'row')} referencing other tenants left out`
+        : '';
   const { summary } = snapshot;
   return (
     `snapshot ${shortId(snapshot.id)} saved: ${who}, ${formatCount(manifest.tables.length, 'table')}, ${formatCount(rows, 'row')}, ` +
-    `${formatBytes(summary.bytes)} in ${formatSeconds(seconds)} (at ${manifest.lsn}); added ${formatBytes(summary.newStoredBytes)} to the repository`
+    `${formatBytes(summary.bytes)} in ${formatSeconds(seconds)} (at ${manifest.lsn}); added ${formatBytes(summary.newStoredBytes)} to the repository${crossTenant}`
   );
 }

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { FailsafeError, withContext } from '../../core/errors.js';
 import type { Warning } from '../../core/progress.js';
 import { formatBytes, formatCount, formatSeconds } from '../../core/units.js';
@@ -46,6 +46,10 @@ export function registerBackup(program: Command): void {
       .option('--objects <url>', "with --postgres: also the objects of s3://bucket/prefix or a directory, in the same snapshot")
       .option('--tenant-prefix <prefix>', 'with --objects: key prefix of a tenant\'s objects, e.g. "hotels/{tenant}/"')
       .option('--tenant <id>', "back up only this tenant's rows (an id, or a name from tenants:)")
+      .addOption(
+        new Option('--on-cross-tenant <policy>', "when the tenant's rows reference other tenants' rows: fail (default), nullify the reference, or skip-row")
+          .choices(['fail', 'nullify', 'skip-row']),
+      )
       .option('--all-tenants', "back up every tenant of tenants: into the tenant's own repository")
       .option('-j, --jobs <n>', 'parallel COPY sessions for databases (default 2)', parsePositiveInteger)
       .action(runAction(backup)),

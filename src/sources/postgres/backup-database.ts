@@ -27,7 +27,7 @@ import {
   type DatabaseManifest,
   type ManifestTable,
 } from './database-manifest.js';
-import { copyColumns, orderBy, SubsetSql } from './subset-sql.js';
+import { copyColumns, orderBy, SubsetSql, type CrossTenantPolicy, type ExtraRows } from './subset-sql.js';
 import { assertTenantExists, closeSubset, type CrossTenantRow } from './tenant-closure.js';
 import { planTenancy, type TenancyRules } from './tenant-plan.js';
 
@@ -38,6 +38,8 @@ export interface BackupDatabaseOptions {
   /** With `tenant`: back up only that tenant's subset. */
   readonly tenancy?: TenancyRules;
   readonly tenant?: string;
+  /** References into other tenants' rows: fail (default), write NULL, or leave the referencing rows out. */
+  readonly onCrossTenant?: CrossTenantPolicy;
   /** Parallel COPY sessions; default 2. */
   readonly jobs?: number;
   readonly tags?: readonly string[];
@@ -219,9 +221,16 @@ async function planJobs(
   if (!options.tenancy) throw new FailsafeError('USAGE', 'a tenant backup needs tenancy rules (tenancy: in the source, or --tenant-root)');
   const plan = planTenancy(graph, options.tenancy);
   await assertTenantExists(session, plan, options.tenant);
-  const closure = await closeSubset(session, plan, options.tenant);
-  if (closure.crossTenant.length > 0) throw new CrossTenantError(options.tenant, closure.crossTenant);
-  const sql = new SubsetSql(plan, options.tenant, closure.extras);
+  const policy = options.onCrossTenant ?? 'fail';
+  const closure = await closeSubset(session, plan, options.tenant, policy);
+  if (policy === 'fail' && closure.crossTenant.length > 0) throw new CrossTenantError(options.tenant, closure.crossTenant);
+  const count = (rows: ExtraRows): number => [...rows.values()].reduce((n, list) => n + list.length, 0);
+  const sql = new SubsetSql(
+    plan,
+    options.tenant,
+    closure.extras,
+    policy === 'fail' ? undefined : { policy, blocked: closure.blocked, skipped: closure.skipped },
+  );
   const tables: TableJob[] = [];
   const skipped: DatabaseManifest['skipped'] = [];
   for (const planned of plan.tables) {
@@ -229,7 +238,8 @@ async function planJobs(
     if (select) tables.push({ table: planned.table, role: planned.role, select });
     else skipped.push({ name: planned.table.name, role: planned.role, reason: planned.reason });
   }
-  return { tables, skipped, tenant: { id: options.tenant, root: plan.rules.root, key: plan.rules.key } };
+  const crossTenant = policy === 'fail' ? {} : { onCrossTenant: policy, otherTenantsRows: count(closure.blocked), skippedRows: count(closure.skipped) };
+  return { tables, skipped, tenant: { id: options.tenant, root: plan.rules.root, key: plan.rules.key, ...crossTenant } };
 }
 
 /** Streams one table's COPY text through `store`, counting rows and hashing the bytes on the way. */

@@ -33,7 +33,17 @@ const manifestSchema = z.object({
   snapshotTime: z.string(),
   /** WAL position of the snapshot (replay position on a standby). */
   lsn: z.string(),
-  tenant: z.object({ id: z.string(), root: z.string(), key: z.string() }).nullable(),
+  tenant: z
+    .object({
+      id: z.string(),
+      root: z.string(),
+      key: z.string(),
+      /** Set when references into other tenants' rows were nulled or their rows skipped. */
+      onCrossTenant: z.enum(['nullify', 'skip-row']).optional(),
+      otherTenantsRows: z.number().int().optional(),
+      skippedRows: z.number().int().optional(),
+    })
+    .nullable(),
   /** Session settings the COPY text was produced with; verification must use the same. */
   settings: z.record(z.string(), z.string()),
   tables: z.array(tableEntry),

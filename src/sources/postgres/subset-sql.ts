@@ -16,6 +16,20 @@ export type ExtraRows = ReadonlyMap<string, readonly (readonly string[])[]>;
 
 const NO_EXTRAS: ExtraRows = new Map();
 
+/** What to do with rows that belong to other tenants but are referenced from the subset. */
+export type CrossTenantPolicy = 'fail' | 'nullify' | 'skip-row';
+
+/**
+ * Rows kept out of the subset: `blocked` rows belong to other tenants; with `nullify` the references to
+ * them are written as NULL, with `skip-row` the `skipped` rows (those referencing blocked or skipped
+ * rows) are left out.
+ */
+export interface Exclusions {
+  readonly policy: 'nullify' | 'skip-row';
+  readonly blocked: ExtraRows;
+  readonly skipped: ExtraRows;
+}
+
 interface Cte {
   readonly name: string;
   readonly sql: string;
@@ -51,12 +65,14 @@ export class SubsetSql {
   readonly #plan: TenantPlan;
   readonly #tenant: string;
   readonly #extras: ExtraRows;
+  readonly #exclusions: Exclusions | undefined;
   readonly #byName: ReadonlyMap<string, PlannedTable>;
 
-  constructor(plan: TenantPlan, tenant: string, extras: ExtraRows = NO_EXTRAS) {
+  constructor(plan: TenantPlan, tenant: string, extras: ExtraRows = NO_EXTRAS, exclusions?: Exclusions) {
     this.#plan = plan;
     this.#tenant = tenant;
     this.#extras = extras;
+    this.#exclusions = exclusions;
     this.#byName = new Map(plan.tables.map((t) => [t.table.name, t]));
   }
 
@@ -64,7 +80,10 @@ export class SubsetSql {
   select(tableName: string): string | undefined {
     const planned = this.#planned(tableName);
     const table = planned.table;
-    const columns = copyColumns(table).map((c) => `t.${quoteIdent(c)}`).join(', ');
+    const nulled = this.#nulledColumns(table.name);
+    const columns = copyColumns(table)
+      .map((c) => nulled.get(c) ?? `t.${quoteIdent(c)}`)
+      .join(', ');
     const from = `${quoteQualified(table.name)} t`;
     switch (planned.role) {
       case 'whole':
@@ -82,6 +101,27 @@ export class SubsetSql {
   }
 
   /**
+   * A tenant table's subset rows as identity values (text, named like the columns) plus every
+   * foreign-key column (named `fk_<column>`), for finding rows that reference excluded rows.
+   */
+  selectIdentity(tableName: string): { readonly sql: string; readonly identity: readonly string[] } | undefined {
+    const planned = this.#planned(tableName);
+    if (planned.role !== 'root' && planned.role !== 'tenant') return undefined;
+    const ctes = new Map<string, Cte>();
+    const set = this.#finalSet(planned, ctes);
+    const identity = identityColumns(planned.table).map((c) => c.name);
+    const keyColumns = new Set(this.#plan.foreignKeys.filter((fk) => fk.from === tableName).flatMap((fk) => fk.fromColumns));
+    const columns = [
+      ...identity.map((c) => `t.${quoteIdent(c)}::text AS ${quoteIdent(c)}`),
+      ...[...keyColumns].map((c) => `t.${quoteIdent(c)} AS ${quoteIdent(`fk_${c}`)}`),
+    ];
+    return {
+      sql: `${withClause(ctes)}SELECT ${columns.join(', ')} FROM ${quoteQualified(tableName)} t WHERE ${identityIn(planned.table, 't', set)}`,
+      identity,
+    };
+  }
+
+  /**
    * Rows of `fk.to` (a tenant table) that rows of `fk.from` in the subset reference but that are not in
    * the down set of `fk.to`: the closure's candidates for extra rows. Identity values come back as text.
    */
@@ -93,9 +133,11 @@ export class SubsetSql {
     const identity = identityColumns(parent.table);
     const text = identity.map((c) => `t.${quoteIdent(c.name)}::text`).join(', ');
     const referenced = `(${fk.toColumns.map((c) => `t.${quoteIdent(c)}`).join(', ')}) IN (SELECT ${fk.fromColumns.map((c) => `s.${quoteIdent(c)}`).join(', ')} FROM ${childSet} s)`;
+    const blocked = this.#exclusions?.blocked.get(fk.to) ?? [];
+    const exceptBlocked = blocked.length > 0 ? ` EXCEPT SELECT * FROM (VALUES ${blocked.map((row) => `(${row.map(quoteLiteral).join(', ')})`).join(', ')}) b` : '';
     return (
       `${withClause(ctes)}SELECT ${text} FROM ${quoteQualified(parent.table.name)} t WHERE ${referenced} ` +
-      `EXCEPT SELECT ${identity.map((c) => `d.${quoteIdent(c.name)}::text`).join(', ')} FROM ${parentDown} d`
+      `EXCEPT SELECT ${identity.map((c) => `d.${quoteIdent(c.name)}::text`).join(', ')} FROM ${parentDown} d${exceptBlocked}`
     );
   }
 
@@ -131,7 +173,7 @@ export class SubsetSql {
     if (planned.role === 'shared') return this.#up(planned, ctes);
     const down = this.#down(planned, ctes);
     const extras = this.#extras.get(planned.table.name) ?? [];
-    if (extras.length === 0) return down;
+    if (extras.length === 0) return this.#withoutSkipped(planned, down, ctes);
     const name = `f${this.#index(planned)}`;
     if (!ctes.has(name)) {
       const table = planned.table;
@@ -140,25 +182,54 @@ export class SubsetSql {
         `SELECT ${this.#cteColumns(table, 't')} FROM ${quoteQualified(table.name)} t WHERE ${identityIn(table, 't', valuesList(table, extras))}`;
       ctes.set(name, { name, sql });
     }
+    return this.#withoutSkipped(planned, name, ctes);
+  }
+
+  /** `set` minus the rows skip-row leaves out of this table. */
+  #withoutSkipped(planned: PlannedTable, set: string, ctes: Map<string, Cte>): string {
+    const skipped = this.#exclusions?.policy === 'skip-row' ? (this.#exclusions.skipped.get(planned.table.name) ?? []) : [];
+    if (skipped.length === 0) return set;
+    const name = `${set}x`;
+    if (!ctes.has(name)) {
+      const columns = identityColumns(planned.table).map((c) => `s.${quoteIdent(c.name)}`).join(', ');
+      ctes.set(name, { name, sql: `SELECT * FROM ${set} s WHERE (${columns}) NOT IN ${valuesList(planned.table, skipped)}` });
+    }
     return name;
+  }
+
+  /** With `nullify`: column → `CASE` expression writing NULL where the row references another tenant's row. */
+  #nulledColumns(tableName: string): Map<string, string> {
+    const nulled = new Map<string, string>();
+    if (this.#exclusions?.policy !== 'nullify') return nulled;
+    for (const fk of this.#plan.foreignKeys) {
+      const blocked = fk.from === tableName ? (this.#exclusions.blocked.get(fk.to) ?? []) : [];
+      if (blocked.length === 0) continue;
+      const parent = this.#planned(fk.to).table;
+      const identity = identityColumns(parent).map((c) => `p.${quoteIdent(c.name)}`).join(', ');
+      const references =
+        `(${fk.fromColumns.map((c) => `t.${quoteIdent(c)}`).join(', ')}) IN (SELECT ${fk.toColumns.map((c) => `p.${quoteIdent(c)}`).join(', ')} ` +
+        `FROM ${quoteQualified(parent.name)} p WHERE (${identity}) IN ${valuesList(parent, blocked)})`;
+      for (const column of fk.fromColumns) nulled.set(column, `CASE WHEN ${references} THEN NULL ELSE t.${quoteIdent(column)} END`);
+    }
+    return nulled;
   }
 
   #down(planned: PlannedTable, ctes: Map<string, Cte>): string {
     const name = `d${this.#index(planned)}`;
-    if (ctes.has(name)) return name;
+    if (ctes.has(name)) return this.#withoutSkipped(planned, name, ctes);
     const table = planned.table;
     const select = `SELECT ${this.#cteColumns(table, 't')} FROM ${quoteQualified(table.name)} t`;
     if (planned.role === 'root') {
       const key = table.columns.find((c) => c.name === this.#plan.rules.key)!;
       ctes.set(name, { name, sql: `${select} WHERE t.${quoteIdent(key.name)} = ${quoteLiteral(this.#tenant)}::${key.type}` });
-      return name;
+      return this.#withoutSkipped(planned, name, ctes);
     }
     const branches = planned.edges
       .filter((fk) => fk.to !== table.name)
       .map((fk) => `${select} WHERE ${tupleIn('t', fk.fromColumns, this.#down(this.#planned(fk.to), ctes), fk.toColumns)}`);
     const selfKeys = planned.edges.filter((fk) => fk.to === table.name);
     ctes.set(name, { name, sql: this.#withSelfReferences(branches, selfKeys, table, name, 'down') });
-    return name;
+    return this.#withoutSkipped(planned, name, ctes);
   }
 
   #up(planned: PlannedTable, ctes: Map<string, Cte>): string {

@@ -7,7 +7,7 @@ import { FailsafeError } from '../../core/errors.js';
 import type { SqlClient } from '../../postgres/connection.js';
 import type { ForeignKey } from '../../postgres/catalog.js';
 import { quoteIdent, quoteLiteral, quoteQualified } from '../../postgres/catalog.js';
-import { SubsetSql, identityColumns, type ExtraRows } from './subset-sql.js';
+import { SubsetSql, identityColumns, type CrossTenantPolicy, type Exclusions, type ExtraRows } from './subset-sql.js';
 import { describeKey, type PlannedTable, type TenantPlan } from './tenant-plan.js';
 
 export interface CrossTenantRow {
@@ -28,6 +28,10 @@ export interface Closure {
   readonly crossTenant: readonly CrossTenantRow[];
   /** True when there are more cross-tenant rows than {@link REPORT_LIMIT}. */
   readonly truncated: boolean;
+  /** With a policy: the other tenants' rows kept out. */
+  readonly blocked: ExtraRows;
+  /** With `skip-row`: the tenant's rows left out because they reference blocked (or skipped) rows. */
+  readonly skipped: ExtraRows;
 }
 
 /** Throws NOT_FOUND when `tenant` has no row in the root table (USAGE when it is not a valid key value). */
@@ -54,65 +58,162 @@ export const REPORT_LIMIT = 20;
  * if (closure.crossTenant.length > 0) throw ...;
  * new SubsetSql(plan, '42', closure.extras).select('public.booking');
  */
-export async function closeSubset(client: SqlClient, plan: TenantPlan, tenant: string): Promise<Closure> {
+export async function closeSubset(client: SqlClient, plan: TenantPlan, tenant: string, policy: CrossTenantPolicy = 'fail'): Promise<Closure> {
+  const blocked = new Map<string, Map<string, readonly string[]>>();
+  const skipped = new Map<string, Map<string, readonly string[]>>();
+  const reported: CrossTenantRow[] = [];
+  let truncated = false;
+  for (;;) {
+    const exclusions = policy === 'fail' ? undefined : { policy, blocked: asExtraRows(blocked), skipped: asExtraRows(skipped) };
+    const pulled = await pullUp(client, plan, tenant, exclusions);
+    // With `fail`, naming the first rows is enough; with a policy every one must be found.
+    const found = await findCrossTenant(client, plan, tenant, pulled, policy === 'fail' ? REPORT_LIMIT : Infinity);
+    for (const row of found.rows) if (reported.length < REPORT_LIMIT) reported.push(row.report);
+    truncated ||= found.truncated || found.rows.length > REPORT_LIMIT;
+    if (policy === 'fail' || found.rows.length === 0) {
+      return { extras: asExtraRows(pulled.extras), crossTenant: reported, truncated, blocked: asExtraRows(blocked), skipped: asExtraRows(skipped) };
+    }
+    for (const row of found.rows) addRow(blocked, row.report.table, row.values);
+    if (policy === 'nullify') await assertNullable(client, plan, tenant, pulled.extras, blocked);
+    else await skipReferencing(client, plan, tenant, pulled.extras, blocked, skipped);
+  }
+}
+
+interface PulledUp {
+  readonly extras: Map<string, Map<string, readonly string[]>>;
+  readonly pulledBy: Map<string, ForeignKey>;
+  /** Rows referenced by the tenant's own rows (found in the first round), as `table:id`. */
+  readonly direct: Set<string>;
+}
+
+/** The extra rows: a fixpoint, since extra rows can reference more rows. */
+async function pullUp(client: SqlClient, plan: TenantPlan, tenant: string, exclusions: Exclusions | undefined): Promise<PulledUp> {
   const extras = new Map<string, Map<string, readonly string[]>>();
   const pulledBy = new Map<string, ForeignKey>();
-  // Rows found in the first round are referenced by the tenant's own rows; later rounds find rows that
-  // only other extra rows reference. Only the first kind is reported: the rest follow from them.
   const direct = new Set<string>();
-  let round = 0;
   const tenantTables = plan.tables.filter((t) => t.role === 'root' || t.role === 'tenant');
   const isTenantTable = (name: string): boolean => tenantTables.some((t) => t.table.name === name);
   // Every key between tenant tables, including the root's own keys into them (store.manager_staff_id).
   const keys = plan.foreignKeys.filter((fk) => isTenantTable(fk.from) && isTenantTable(fk.to));
-
-  for (let changed = true; changed; ) {
+  for (let round = 1, changed = true; changed; round++) {
     changed = false;
-    round++;
-    const sql = new SubsetSql(plan, tenant, asExtraRows(extras));
+    const sql = new SubsetSql(plan, tenant, asExtraRows(extras), exclusions);
     for (const fk of keys) {
       const child = tenantTables.find((t) => t.table.name === fk.from)!;
-      if (cannotPullUp(child, fk, extras)) continue;
+      if (cannotPullUp(child, fk, extras) && !exclusions) continue;
       const { rows } = await client.query<Record<string, string>>(sql.pulledUp(fk));
       for (const row of rows) {
         const values = Object.values(row);
         const id = JSON.stringify(values);
-        const known = extras.get(fk.to) ?? new Map<string, readonly string[]>();
-        if (known.has(id)) continue;
-        known.set(id, values);
-        extras.set(fk.to, known);
+        if (!addRow(extras, fk.to, values)) continue;
         pulledBy.set(`${fk.to}:${id}`, fk);
+        // Rows found in the first round are referenced by the tenant's own rows; later rounds find rows
+        // only other extra rows reference. Only the first kind is reported: the rest follow from them.
         if (round === 1) direct.add(`${fk.to}:${id}`);
         changed = true;
       }
     }
   }
+  return { extras, pulledBy, direct };
+}
 
-  const crossTenant: CrossTenantRow[] = [];
-  let truncated = false;
-  for (const [table, rows] of extras) {
+/** Extra rows that belong to another tenant, up to `limit`. */
+async function findCrossTenant(
+  client: SqlClient,
+  plan: TenantPlan,
+  tenant: string,
+  pulled: PulledUp,
+  limit: number,
+): Promise<{ rows: { report: CrossTenantRow; values: readonly string[] }[]; truncated: boolean }> {
+  const rows: { report: CrossTenantRow; values: readonly string[] }[] = [];
+  for (const [table, extras] of pulled.extras) {
     const planned = plan.tables.find((t) => t.table.name === table)!;
     // One set-based walk tells whether the table has any; the per-row walks only name them.
-    const owners = await ownersOf(client, plan, planned, [...rows.values()]);
+    const owners = await ownersOf(client, plan, planned, [...extras.values()]);
     if (![...owners].some((owner) => owner !== tenant)) continue;
-    for (const [id, values] of rows) {
-      if (!direct.has(`${table}:${id}`)) continue;
-      if (crossTenant.length === REPORT_LIMIT) {
-        truncated = true;
-        break;
-      }
+    for (const [id, values] of extras) {
+      if (!pulled.direct.has(`${table}:${id}`)) continue;
+      if (rows.length === limit) return { rows, truncated: true };
       const rowOwners = [...(await ownersOf(client, plan, planned, [values]))].filter((owner) => owner !== tenant);
       if (rowOwners.length === 0) continue;
       const identity = identityColumns(planned.table);
-      crossTenant.push({
-        table,
-        row: Object.fromEntries(identity.map((c, i) => [c.name, values[i]!])),
-        referencedBy: describeKey(pulledBy.get(`${table}:${id}`)!),
-        owners: rowOwners.sort(),
+      rows.push({
+        values,
+        report: {
+          table,
+          row: Object.fromEntries(identity.map((c, i) => [c.name, values[i]!])),
+          referencedBy: describeKey(pulled.pulledBy.get(`${table}:${id}`)!),
+          owners: rowOwners.sort(),
+        },
       });
     }
   }
-  return { extras: asExtraRows(extras), crossTenant, truncated };
+  return { rows, truncated: false };
+}
+
+/** `nullify` can only write NULL where the column allows it: refuse when a NOT NULL reference hits another tenant's row. */
+async function assertNullable(
+  client: SqlClient,
+  plan: TenantPlan,
+  tenant: string,
+  extras: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>,
+  blocked: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>,
+): Promise<void> {
+  const sql = new SubsetSql(plan, tenant, asExtraRows(extras), { policy: 'nullify', blocked: asExtraRows(blocked), skipped: new Map() });
+  for (const fk of plan.foreignKeys) {
+    const from = plan.graph.tables.get(fk.from);
+    const notNull = fk.fromColumns.filter((c) => from?.columns.find((column) => column.name === c)?.notNull);
+    if (notNull.length === 0) continue;
+    const hits = await rowsReferencing(client, sql, plan, fk, [...(blocked.get(fk.to)?.values() ?? [])]);
+    if (hits.length === 0) continue;
+    throw new FailsafeError('USAGE', `--on-cross-tenant nullify cannot write NULL into ${fk.from}.${notNull.join(', ')} (NOT NULL), which references other tenants' rows through ${describeKey(fk)}`, {
+      hint: 'use --on-cross-tenant skip-row to leave those rows out instead',
+    });
+  }
+}
+
+/** `skip-row`: rows referencing blocked or skipped rows are left out, and so, in turn, are rows referencing those. */
+async function skipReferencing(
+  client: SqlClient,
+  plan: TenantPlan,
+  tenant: string,
+  extras: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>,
+  blocked: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>,
+  skipped: Map<string, Map<string, readonly string[]>>,
+): Promise<void> {
+  for (let changed = true; changed; ) {
+    changed = false;
+    const sql = new SubsetSql(plan, tenant, asExtraRows(extras), { policy: 'skip-row', blocked: asExtraRows(blocked), skipped: asExtraRows(skipped) });
+    for (const fk of plan.foreignKeys) {
+      const gone = [...(blocked.get(fk.to)?.values() ?? []), ...(skipped.get(fk.to)?.values() ?? [])];
+      for (const identity of await rowsReferencing(client, sql, plan, fk, gone)) {
+        if (addRow(skipped, fk.from, identity)) changed = true;
+      }
+    }
+  }
+}
+
+/** Identities of the subset rows of `fk.from` whose `fk` points at one of `parents` (identity tuples of `fk.to`). */
+async function rowsReferencing(client: SqlClient, sql: SubsetSql, plan: TenantPlan, fk: ForeignKey, parents: readonly (readonly string[])[]): Promise<(readonly string[])[]> {
+  const select = parents.length > 0 ? sql.selectIdentity(fk.from) : undefined;
+  if (!select) return [];
+  const parent = plan.tables.find((t) => t.table.name === fk.to)!.table;
+  const parentIdentity = identityColumns(parent);
+  const values = `(VALUES ${parents.map((row) => `(${row.map((v, i) => `${quoteLiteral(v)}::${parentIdentity[i]!.type}`).join(', ')})`).join(', ')})`;
+  const { rows } = await client.query<Record<string, string>>(
+    `SELECT s.* FROM (${select.sql}) s WHERE (${fk.fromColumns.map((c) => `s.${quoteIdent(`fk_${c}`)}`).join(', ')}) IN ` +
+      `(SELECT ${fk.toColumns.map((c) => `p.${quoteIdent(c)}`).join(', ')} FROM ${quoteQualified(parent.name)} p WHERE (${parentIdentity.map((c) => `p.${quoteIdent(c.name)}`).join(', ')}) IN ${values})`,
+  );
+  return rows.map((row) => select.identity.map((c) => row[c]!));
+}
+
+function addRow(rows: Map<string, Map<string, readonly string[]>>, table: string, values: readonly string[]): boolean {
+  const id = JSON.stringify(values);
+  const known = rows.get(table) ?? new Map<string, readonly string[]>();
+  rows.set(table, known);
+  if (known.has(id)) return false;
+  known.set(id, values);
+  return true;
 }
 
 /**

@@ -1,0 +1,82 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, runCli, tempDir } from '../../../test/cli.js';
+import { trackLeaks } from '../../../test/leak-check.js';
+import { fillPagila, loadPagilaSchema } from '../../../test/pagila.js';
+import { createTestDatabase, type TestDatabase } from '../../../test/postgres.js';
+
+/** Rental 1 belongs to store 1 but its customer (2) to store 2; payment 1 pays for rental 1. */
+describe('cross-tenant references: fail, nullify, skip-row', () => {
+  let source: TestDatabase;
+  const targets: TestDatabase[] = [];
+  let work: { path: string; remove: () => Promise<void> };
+  let repo: string;
+  const leaks = trackLeaks();
+
+  beforeAll(async () => {
+    source = await createTestDatabase('cross_src');
+    const session = await source.connect();
+    try {
+      await loadPagilaSchema(session);
+      await fillPagila(session, { stores: 2, customersPerStore: 4, rentalsPerStore: 20, crossTenantRental: true });
+    } finally {
+      await session.end();
+    }
+    work = await tempDir();
+    repo = join(work.path, 'repo');
+    await cli(['init', '--repo', repo]);
+  });
+  afterAll(async () => {
+    await Promise.all([source, ...targets].map((db) => db.drop()));
+    await work.remove();
+    await leaks.assertNoLeaks();
+  });
+
+  const backup = (...extra: string[]) =>
+    runCli(['backup', '--repo', repo, '--postgres', source.url, '--tenant-root', 'public.store', '--tenant', '1', ...extra], { env: source.env });
+
+  async function restoreAndCount(): Promise<{ rentals: number; payments: number; nullCustomers: number }> {
+    const target = await createTestDatabase('cross_dst');
+    targets.push(target);
+    const out = await cli(['restore', 'latest', '--tenant', '1', '--repo', repo, '--postgres', target.url], { env: target.env });
+    expect(out).toMatch(/verified: .* foreign keys hold/);
+    const session = await target.connect();
+    try {
+      const { rows } = await session.query<{ rentals: string; payments: string; null_customers: string }>(
+        `SELECT (SELECT count(*) FROM public.rental) AS rentals, (SELECT count(*) FROM public.payment) AS payments,
+                (SELECT count(*) FROM public.rental WHERE customer_id IS NULL) AS null_customers`,
+      );
+      return { rentals: Number(rows[0]!.rentals), payments: Number(rows[0]!.payments), nullCustomers: Number(rows[0]!.null_customers) };
+    } finally {
+      await session.end();
+    }
+  }
+
+  it('fails by default, naming the row, and stores nothing', async () => {
+    const result = await backup();
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/tenant 1 references rows of other tenants \(1\), e\.g\. public\.customer \(customer_id=2\) of tenant 2/);
+    expect(await cli(['snapshots', '--repo', repo])).toMatch(/no snapshots|0 snapshots/);
+  });
+
+  it('nullify refuses a NOT NULL column, then writes NULL where the column allows it', async () => {
+    const refused = await backup('--on-cross-tenant', 'nullify');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/cannot write NULL into public\.rental\.customer_id \(NOT NULL\)/);
+
+    const session = await source.connect();
+    await session.query('ALTER TABLE public.rental ALTER COLUMN customer_id DROP NOT NULL');
+    await session.end();
+    const out = await backup('--on-cross-tenant', 'nullify');
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).toMatch(/references to 1 other tenants' row written as NULL/);
+    expect(await restoreAndCount()).toEqual({ rentals: 20, payments: 20, nullCustomers: 1 });
+  });
+
+  it("skip-row leaves out the rental and the payment that depends on it", async () => {
+    const out = await backup('--on-cross-tenant', 'skip-row');
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).toMatch(/2 rows referencing other tenants left out/);
+    expect(await restoreAndCount()).toEqual({ rentals: 19, payments: 19, nullCustomers: 0 });
+  });
+});
