@@ -18,6 +18,11 @@ import { POST_DATA_STATEMENTS, PRE_DATA_SQL } from './schema-sql.js';
 export interface HotelSaasOptions {
   /** Hotels = round(10 × scale); rows grow linearly (about 1,500 per hotel on average). */
   readonly scale: number;
+  /**
+   * Fewer, bigger hotels for the same rows: the hotel count, with each hotel's rooms and staff scaled
+   * so the total still follows `scale` (the benchmark uses 100 hotels so one is about 1% of the rows).
+   */
+  readonly hotels?: number;
   /** Default 1. The same (scale, seed) gives byte-identical tables. */
   readonly seed?: number;
   /** Plant exactly one cross-tenant reference: see {@link CROSS_TENANT_REFERENCE}. */
@@ -63,7 +68,7 @@ export async function createHotelSaas(session: PgSession, options: HotelSaasOpti
   }
 
   await runStep('create tables', () => session.query(PRE_DATA_SQL));
-  const profiles = buildProfiles(hotels, seed);
+  const profiles = buildProfiles(hotels, seed, (10 * options.scale) / hotels);
   const rows: Record<string, number> = {};
   for (const [table, lines] of sharedTableRows()) rows[table] = await copyRows(session, table, [lines.join('')]);
   for (const table of HOTEL_TABLES) rows[table] = await copyRows(session, table, chunked(hotelTableRows(table, profiles)));
@@ -90,11 +95,14 @@ export async function createHotelSaas(session: PgSession, options: HotelSaasOpti
  * @example
  * hotelCount({ scale: 0.5 }); // 5
  */
-export function hotelCount(options: Pick<HotelSaasOptions, 'scale'>): number {
+export function hotelCount(options: Pick<HotelSaasOptions, 'scale' | 'hotels'>): number {
   if (!Number.isFinite(options.scale) || options.scale <= 0) {
     throw new FailsafeError('CONFIG', `hotel-SaaS scale must be a positive number, got ${options.scale}`);
   }
-  return Math.max(1, Math.round(10 * options.scale));
+  if (options.hotels !== undefined && !(Number.isInteger(options.hotels) && options.hotels >= 1)) {
+    throw new FailsafeError('CONFIG', `hotel-SaaS hotels must be a whole number of at least 1, got ${options.hotels}`);
+  }
+  return options.hotels ?? Math.max(1, Math.round(10 * options.scale));
 }
 
 function tableChunks(table: string, profiles: readonly HotelProfile[]): Iterable<string> {

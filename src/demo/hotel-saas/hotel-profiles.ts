@@ -121,14 +121,15 @@ interface IdCounters {
  * @example
  * const [first] = buildProfiles(10, 1); // first.id === 1, first.staff[0].id === 1
  */
-export function buildProfiles(hotels: number, seed: number): HotelProfile[] {
+/** `sizeFactor` multiplies every hotel's rooms and staff (and so its bookings): 1 is the usual size. */
+export function buildProfiles(hotels: number, seed: number, sizeFactor = 1): HotelProfile[] {
   const counters: IdCounters = { staff: 0, ratePlan: 0, agent: 0 };
   const profiles: HotelProfile[] = [];
-  for (let id = 1; id <= hotels; id++) profiles.push(buildProfile(id, seed, counters));
+  for (let id = 1; id <= hotels; id++) profiles.push(buildProfile(id, seed, counters, sizeFactor));
   return profiles;
 }
 
-function buildProfile(id: number, seed: number, counters: IdCounters): HotelProfile {
+function buildProfile(id: number, seed: number, counters: IdCounters, sizeFactor: number): HotelProfile {
   const hotelSeed = mixSeed(seed, id);
   const random = new SeededRandom(mixSeed(hotelSeed, 1));
   const size = 1 + 2 * random.float() ** 1.5;
@@ -148,7 +149,7 @@ function buildProfile(id: number, seed: number, counters: IdCounters): HotelProf
   const manager = person('MGT', null, vacant ? 'Acting General Manager' : 'General Manager');
   const heads = new Map<string, number>();
   for (const department of departments.slice(1)) heads.set(department, person(department, manager.id, DEPARTMENT_HEADS[department]!).id);
-  const teamSize = Math.round(4 + 8 * size);
+  const teamSize = Math.round((4 + 8 * size) * sizeFactor);
   const weighted = departments.flatMap((d) => (d === 'MGT' ? [] : d === 'HK' ? [d, d, d] : d === 'FO' || d === 'FB' ? [d, d] : [d]));
   for (let i = 0; i < teamSize; i++) {
     const department = random.pick(weighted);
@@ -159,7 +160,7 @@ function buildProfile(id: number, seed: number, counters: IdCounters): HotelProf
 
   const roomTypes = ROOM_TYPES.filter((t) => ['STD', 'SUP', 'DLX'].includes(t.code) || (t.code === 'ACC' && random.chance(0.4)) || (t.code === 'FAM' && size > 1.6) || (t.code === 'STE' && size > 2.3));
   const typeWeights = roomTypes.flatMap((t) => Array<RoomType>(t.code === 'STD' ? 6 : t.code === 'SUP' ? 3 : t.code === 'DLX' ? 2 : 1).fill(t));
-  const roomCount = Math.round(14 + 14 * size);
+  const roomCount = Math.round((14 + 14 * size) * sizeFactor);
   const perFloor = 8 + random.below(10);
   const rooms: Room[] = [];
   for (let i = 0; i < roomCount; i++) {

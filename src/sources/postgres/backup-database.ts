@@ -11,7 +11,8 @@ import { FailsafeError, withContext } from '../../core/errors.js';
 import { progressOf, type ProgressListener } from '../../core/progress.js';
 import { quoteIdent, quoteQualified, readTableGraph, type Table } from '../../postgres/catalog.js';
 import { connect, describeConnection, type ConnectionSettings, type PgSession } from '../../postgres/connection.js';
-import { captureSchema, type CapturedSchema } from '../../postgres/schema-capture.js';
+import { captureSchema, describeStatement, type CapturedSchema } from '../../postgres/schema/capture-schema.js';
+import { APPLY_SETTINGS } from '../../postgres/schema/session-settings.js';
 import { saveContent } from '../../repository/content.js';
 import type { Repository } from '../../repository/repository.js';
 import type { Snapshot } from '../../repository/snapshot.js';
@@ -277,6 +278,8 @@ async function copyTable(
 }
 
 
+/** A section as a psql-runnable script, for people (restore reads schema.json). */
 function sqlScript(statements: CapturedSchema['preData']): string {
-  return statements.map((statement) => `-- ${statement.kind} ${statement.name}\n${statement.sql};\n`).join('\n');
+  const settings = Object.entries(APPLY_SETTINGS).map(([name, value]) => `SET ${name} = '${value.replaceAll("'", "''")}';\n`);
+  return [settings.join(''), ...statements.map((statement) => `-- ${describeStatement(statement)}\n${statement.sql};\n`)].join('\n');
 }

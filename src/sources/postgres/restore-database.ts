@@ -7,7 +7,7 @@ import { FailsafeError, withContext } from '../../core/errors.js';
 import { progressOf, type ProgressListener } from '../../core/progress.js';
 import { quoteIdent, quoteQualified } from '../../postgres/catalog.js';
 import { connect, type ConnectionSettings, type PgSession } from '../../postgres/connection.js';
-import { applySchemaSection, sequenceValuesSql, type CapturedSchema, type SchemaStatement } from '../../postgres/schema-capture.js';
+import { applySchemaSection, sequenceValuesSql, type CapturedSchema, type SchemaStatement } from '../../postgres/schema/capture-schema.js';
 import { readContent } from '../../repository/content.js';
 import type { Repository } from '../../repository/repository.js';
 import type { Snapshot } from '../../repository/snapshot.js';
@@ -219,30 +219,50 @@ async function copyIntoTable(
 }
 
 /**
- * Keys and indexes, then foreign keys, each table family (a table and its partitions) on one session
- * and `workers.length` families at once, as pg_restore -j builds indexes; the rest (triggers, rules,
- * comments, materialized view data) in order on `session`. A deadlock between two foreign keys that
- * lock the same tables in opposite order is retried.
+ * Post-data like pg_restore -j, keeping the captured order's meaning: each run of table statements
+ * (keys and indexes; later foreign keys, never mixed with them) goes `workers.length` tables at a time;
+ * statements without a table (index attachments, views that need a key, triggers, comments, ...) run in
+ * order between the runs. A deadlock between two foreign keys that lock the same tables in opposite
+ * order is retried.
  */
 async function applyPostData(session: PgSession, workers: readonly PgSession[], statements: readonly SchemaStatement[]): Promise<void> {
-  const parallel = (statement: SchemaStatement): boolean => statement.table !== undefined;
-  const phases = [
-    statements.filter((s) => parallel(s) && s.kind !== 'foreign key'),
-    statements.filter((s) => parallel(s) && s.kind === 'foreign key'),
-  ];
-  for (const phase of phases) {
-    const families = new Map<string, SchemaStatement[]>();
-    for (const statement of phase) families.set(statement.table!, [...(families.get(statement.table!) ?? []), statement]);
-    const queue = [...families.values()].sort((a, b) => b.length - a.length);
-    await Promise.all(
-      workers.map(async (worker) => {
-        for (let family = queue.shift(); family; family = queue.shift()) {
-          for (const statement of family) await applyWithDeadlockRetry(worker, statement);
-        }
-      }),
-    );
+  let run: SchemaStatement[] = [];
+  let ordered: SchemaStatement[] = [];
+  for (const statement of statements) {
+    if (statement.table === undefined) {
+      await inParallel(workers, run);
+      run = [];
+      ordered.push(statement);
+    } else {
+      await applySchemaSection(session, ordered);
+      ordered = [];
+      if (run.length > 0 && isForeignKey(run[0]!) !== isForeignKey(statement)) {
+        await inParallel(workers, run);
+        run = [];
+      }
+      run.push(statement);
+    }
   }
-  await applySchemaSection(session, statements.filter((s) => !parallel(s)));
+  await inParallel(workers, run);
+  await applySchemaSection(session, ordered);
+}
+
+function isForeignKey(statement: SchemaStatement): boolean {
+  return statement.kind === 'FK CONSTRAINT';
+}
+
+/** Statements grouped by table; each group in order on one session, `workers.length` groups at once. */
+async function inParallel(workers: readonly PgSession[], statements: readonly SchemaStatement[]): Promise<void> {
+  const byTable = new Map<string, SchemaStatement[]>();
+  for (const statement of statements) byTable.set(statement.table ?? '', [...(byTable.get(statement.table ?? '') ?? []), statement]);
+  const queue = [...byTable.values()].sort((a, b) => b.length - a.length);
+  await Promise.all(
+    workers.map(async (worker) => {
+      for (let group = queue.shift(); group; group = queue.shift()) {
+        for (const statement of group) await applyWithDeadlockRetry(worker, statement);
+      }
+    }),
+  );
 }
 
 async function applyWithDeadlockRetry(session: PgSession, statement: SchemaStatement): Promise<void> {

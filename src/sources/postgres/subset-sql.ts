@@ -122,23 +122,27 @@ export class SubsetSql {
   }
 
   /**
-   * Rows of `fk.to` (a tenant table) that rows of `fk.from` in the subset reference but that are not in
-   * the down set of `fk.to`: the closure's candidates for extra rows. Identity values come back as text.
+   * Rows of each `fks[i].to` (a tenant table) that subset rows of `fks[i].from` reference but that are
+   * not in the parent's down set (nor blocked): the closure's candidates for extra rows. One query for
+   * all keys, sharing the CTEs; rows `(fk, id)` with `fk` the key's index and `id` the identity as text.
    */
-  pulledUp(fk: ForeignKey): string {
-    const parent = this.#planned(fk.to);
+  pulledUpAll(fks: readonly ForeignKey[]): string {
     const ctes = new Map<string, Cte>();
-    const childSet = this.#finalSet(this.#planned(fk.from), ctes);
-    const parentDown = this.#down(parent, ctes);
-    const identity = identityColumns(parent.table);
-    const text = identity.map((c) => `t.${quoteIdent(c.name)}::text`).join(', ');
-    const referenced = `(${fk.toColumns.map((c) => `t.${quoteIdent(c)}`).join(', ')}) IN (SELECT ${fk.fromColumns.map((c) => `s.${quoteIdent(c)}`).join(', ')} FROM ${childSet} s)`;
-    const blocked = this.#exclusions?.blocked.get(fk.to) ?? [];
-    const exceptBlocked = blocked.length > 0 ? ` EXCEPT SELECT * FROM (VALUES ${blocked.map((row) => `(${row.map(quoteLiteral).join(', ')})`).join(', ')}) b` : '';
-    return (
-      `${withClause(ctes)}SELECT ${text} FROM ${quoteQualified(parent.table.name)} t WHERE ${referenced} ` +
-      `EXCEPT SELECT ${identity.map((c) => `d.${quoteIdent(c.name)}::text`).join(', ')} FROM ${parentDown} d${exceptBlocked}`
-    );
+    const branches = fks.map((fk, index) => {
+      const parent = this.#planned(fk.to);
+      const childSet = this.#finalSet(this.#planned(fk.from), ctes);
+      const parentDown = this.#down(parent, ctes);
+      const identity = identityColumns(parent.table);
+      const text = `ARRAY[${identity.map((c) => `t.${quoteIdent(c.name)}::text`).join(', ')}]`;
+      const referenced = `(${fk.toColumns.map((c) => `t.${quoteIdent(c)}`).join(', ')}) IN (SELECT ${fk.fromColumns.map((c) => `s.${quoteIdent(c)}`).join(', ')} FROM ${childSet} s)`;
+      const blocked = this.#exclusions?.blocked.get(fk.to) ?? [];
+      const exceptBlocked = blocked.length > 0 ? ` EXCEPT SELECT * FROM (VALUES ${blocked.map((row) => `(ARRAY[${row.map(quoteLiteral).join(', ')}]::text[])`).join(', ')}) b` : '';
+      return (
+        `SELECT ${index} AS fk, id FROM (SELECT ${text} AS id FROM ${quoteQualified(parent.table.name)} t WHERE ${referenced} ` +
+        `EXCEPT SELECT ARRAY[${identity.map((c) => `d.${quoteIdent(c.name)}::text`).join(', ')}] FROM ${parentDown} d${exceptBlocked}) p${index}`
+      );
+    });
+    return `${withClause(ctes)}${branches.join(' UNION ALL ')}`;
   }
 
   /** A short human predicate for the plan: `store_id IN public.store`. */

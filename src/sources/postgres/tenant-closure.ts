@@ -98,20 +98,19 @@ async function pullUp(client: SqlClient, plan: TenantPlan, tenant: string, exclu
   for (let round = 1, changed = true; changed; round++) {
     changed = false;
     const sql = new SubsetSql(plan, tenant, asExtraRows(extras), exclusions);
-    for (const fk of keys) {
-      const child = tenantTables.find((t) => t.table.name === fk.from)!;
-      if (cannotPullUp(child, fk, extras) && !exclusions) continue;
-      const { rows } = await client.query<Record<string, string>>(sql.pulledUp(fk));
-      for (const row of rows) {
-        const values = Object.values(row);
-        const id = JSON.stringify(values);
-        if (!addRow(extras, fk.to, values)) continue;
-        pulledBy.set(`${fk.to}:${id}`, fk);
-        // Rows found in the first round are referenced by the tenant's own rows; later rounds find rows
-        // only other extra rows reference. Only the first kind is reported: the rest follow from them.
-        if (round === 1) direct.add(`${fk.to}:${id}`);
-        changed = true;
-      }
+    const asked = keys.filter((fk) => exclusions !== undefined || !cannotPullUp(tenantTables.find((t) => t.table.name === fk.from)!, fk, extras));
+    if (asked.length === 0) break;
+    // One query per round: the CTEs every key needs are computed once.
+    const { rows } = await client.query<{ fk: number; id: string[] }>(sql.pulledUpAll(asked));
+    for (const row of rows) {
+      const fk = asked[row.fk]!;
+      const id = JSON.stringify(row.id);
+      if (!addRow(extras, fk.to, row.id)) continue;
+      pulledBy.set(`${fk.to}:${id}`, fk);
+      // Rows found in the first round are referenced by the tenant's own rows; later rounds find rows
+      // only other extra rows reference. Only the first kind is reported: the rest follow from them.
+      if (round === 1) direct.add(`${fk.to}:${id}`);
+      changed = true;
     }
   }
   return { extras, pulledBy, direct };
