@@ -1,4 +1,4 @@
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { chmod, mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, runCli, spawnCli, tempDir } from '../../../test/cli.js';
@@ -14,6 +14,9 @@ describe('failsafe demo', () => {
     work = await tempDir();
     tmp = join(work.path, 'tmp');
     await mkdir(tmp);
+    // The demo's PostgreSQL runs as "nobody" when the tests run as root: it must be able to get in.
+    await chmod(work.path, 0o711);
+    await chmod(tmp, 0o711);
   });
 
   afterAll(async () => {
@@ -24,9 +27,26 @@ describe('failsafe demo', () => {
   const demoDirs = async (): Promise<string[]> => (await readdir(tmp)).filter((name) => name.startsWith('failsafe-demo-'));
   const env = (): { env: { TMPDIR: string } } => ({ env: { TMPDIR: tmp } });
 
-  it('runs the whole round trip, prints each step and leaves no temporary directory behind', async () => {
+  it("tells the escrow story on embedded PostgreSQL: plan, backup, next day, restore, verify, and cleans up", async () => {
     const before = await demoDirs();
-    const result = await runCli(['demo', '--size', '8MiB'], env());
+    const result = await runCli(['demo'], env());
+    expect(result.code, result.stderr).toBe(0);
+    const lines = result.stdout.split('\n');
+    const steps = lines.map((line) => /^([a-z]+) {2,}/.exec(line)?.[1]).filter((name) => name !== undefined);
+    expect(steps).toEqual(['postgres', 'saas', 'plan', 'init', 'backup', 'change', 'backup', 'restore', 'verify']);
+    const line = (step: string): string => lines.filter((candidate) => candidate.startsWith(`${step} `)).at(-1)!;
+    expect(line('plan')).toMatch(/hotel 3: \d+ rows .* no references into other hotels/);
+    expect(line('backup')).toMatch(/added .* of the first/);
+    expect(line('verify')).toBe(
+      'verify    every table matches the snapshot (rows, checksums) and every foreign key holds; no row of any other hotel',
+    );
+    expect(result.stdout).toMatch(/Cleaned up\.$/m);
+    expect(await demoDirs()).toEqual(before);
+  });
+
+  it('runs the file round trip with --files, prints each step and leaves no temporary directory behind', async () => {
+    const before = await demoDirs();
+    const result = await runCli(['demo', '--files', '--size', '8MiB'], env());
     expect(result.code, result.stderr).toBe(0);
     const lines = result.stdout.split('\n');
     const workDir = /round trip in (\S+)$/.exec(lines[0]!)?.[1];
@@ -46,7 +66,7 @@ describe('failsafe demo', () => {
 
   it('gives a parseable result with --json, and still cleans up', async () => {
     const before = await demoDirs();
-    const result = await runCli(['demo', '--size', '4MiB', '--json'], env());
+    const result = await runCli(['demo', '--files', '--size', '4MiB', '--json'], env());
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout) as {
       workDir: string;
@@ -68,7 +88,7 @@ describe('failsafe demo', () => {
   });
 
   it('keeps its directory with --keep', async () => {
-    const result = await runCli(['demo', '--size', '1MiB', '--keep'], env());
+    const result = await runCli(['demo', '--files', '--size', '1MiB', '--keep'], env());
     expect(result.code, result.stderr).toBe(0);
     const workDir = /^kept (\S+);/m.exec(result.stdout)?.[1];
     expect(workDir).toBeDefined();
@@ -77,7 +97,7 @@ describe('failsafe demo', () => {
 
   it('stops at Ctrl-C with exit 130 and still removes its directory', async () => {
     const before = await demoDirs();
-    const child = spawnCli(['demo', '--size', '48MiB'], env());
+    const child = spawnCli(['demo', '--files', '--size', '48MiB'], env());
     const done = collect(child);
     child.stdin!.end();
     // Interrupt as soon as it has started (it prints its first line before generating the data).
@@ -91,7 +111,7 @@ describe('failsafe demo', () => {
   });
 
   it('rejects a size it cannot read, exit 2', async () => {
-    const result = await runCli(['demo', '--size', 'lots'], env());
+    const result = await runCli(['demo', '--files', '--size', 'lots'], env());
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('invalid size "lots"');
     expect(await demoDirs()).toHaveLength(1); // only the one kept above

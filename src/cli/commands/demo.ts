@@ -18,9 +18,13 @@ import { openStorage } from '../../storage/open-storage.js';
 import { runAction, withExamples } from '../command.js';
 import type { CommandContext } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
+import { escrowDemo } from './demo-escrow.js';
+import { parsePositiveNumber } from './option-parsers.js';
 
 interface DemoOptions {
+  readonly files?: boolean;
   readonly size: string;
+  readonly scale: number;
   readonly keep?: boolean;
 }
 
@@ -28,16 +32,26 @@ export function registerDemo(program: Command): void {
   withExamples(
     program
       .command('demo')
-      .description('a full backup round trip on generated data in a temporary directory: init, backup, change, backup, diff, forget, prune, check, restore')
-      .option('--size <bytes>', 'size of the generated data', '64MiB')
-      .option('--keep', 'keep the temporary directory (data, repository, restore) for a look around')
+      .description(
+        "one hotel's own encrypted copy of a multi-tenant SaaS database and its files, on embedded PostgreSQL: plan, backup, next day, restore, verify " +
+          '(--files: the file backup round trip instead)',
+      )
+      .option('--scale <n>', 'hotel SaaS size: 10 hotels per unit', parsePositiveNumber, 1)
+      .option('--files', 'the file backup round trip instead: init, backup, change, backup, diff, forget, prune, check, restore')
+      .option('--size <bytes>', 'with --files: size of the generated data', '64MiB')
+      .option('--keep', 'keep the temporary directory for a look around')
       .action(runAction(demo)),
     'npx failsafe demo',
-    'npx failsafe demo --size 1GiB --keep',
+    'npx failsafe demo --scale 10 --keep',
+    'npx failsafe demo --files --size 1GiB',
   );
 }
 
 async function demo(ctx: CommandContext, options: DemoOptions): Promise<ExitCode> {
+  return options.files ? filesDemo(ctx, options) : escrowDemo(ctx, { scale: options.scale, keep: options.keep ?? false });
+}
+
+async function filesDemo(ctx: CommandContext, options: DemoOptions): Promise<ExitCode> {
   const out = ctx.output;
   const size = parseByteSize(options.size);
   const work = await mkdtemp(join(tmpdir(), 'failsafe-demo-'));

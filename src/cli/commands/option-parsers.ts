@@ -45,3 +45,10 @@ export function parseDuration(value: string): CalendarDuration {
 }
 
 export { parseFraction };
+
+/** A number above 0, e.g. `--scale 0.5`. */
+export function parsePositiveNumber(value: string): number {
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0) throw new FailsafeError('USAGE', `invalid number "${value}" (a number above 0)`);
+  return number;
+}
