@@ -229,7 +229,7 @@ async function planJobs(
   const sql = new SubsetSql(
     plan,
     options.tenant,
-    closure.extras,
+    closure,
     policy === 'fail' ? undefined : { policy, blocked: closure.blocked, skipped: closure.skipped },
   );
   const tables: TableJob[] = [];

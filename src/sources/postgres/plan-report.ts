@@ -43,7 +43,7 @@ export async function planReport(session: PgSession, rules: TenancyRules, tenant
     const plan = planTenancy(await readTableGraph(session), rules);
     await assertTenantExists(session, plan, tenant);
     const closure = await closeSubset(session, plan, tenant);
-    const sql = new SubsetSql(plan, tenant, closure.extras);
+    const sql = new SubsetSql(plan, tenant, closure);
     const tables: PlannedTableReport[] = [];
     for (const planned of plan.tables) {
       const select = sql.select(planned.table.name);

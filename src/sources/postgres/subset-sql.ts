@@ -11,8 +11,19 @@ import type { ForeignKey, Table } from '../../postgres/catalog.js';
 import { quoteIdent, quoteLiteral, quoteQualified } from '../../postgres/catalog.js';
 import type { PlannedTable, TenantPlan } from './tenant-plan.js';
 
-/** Rows found by the closure beyond the down sets: table → identity tuples (values as text). */
+/** Rows by table: table → identity tuples (values as text). */
 export type ExtraRows = ReadonlyMap<string, readonly (readonly string[])[]>;
+
+/**
+ * Rows the closure found outside SQL's reach, given to the queries as literal sets (which PostgreSQL
+ * estimates exactly, where a recursive query's estimate is a guess that turns index lookups into scans).
+ */
+export interface SubsetAdditions {
+  /** Rows reached going down through self-references (a folio line reversing one of the tenant's lines). */
+  readonly down: ExtraRows;
+  /** Rows pulled up beyond the down sets. */
+  readonly extras: ExtraRows;
+}
 
 const NO_EXTRAS: ExtraRows = new Map();
 
@@ -65,13 +76,15 @@ export class SubsetSql {
   readonly #plan: TenantPlan;
   readonly #tenant: string;
   readonly #extras: ExtraRows;
+  readonly #downExtras: ExtraRows;
   readonly #exclusions: Exclusions | undefined;
   readonly #byName: ReadonlyMap<string, PlannedTable>;
 
-  constructor(plan: TenantPlan, tenant: string, extras: ExtraRows = NO_EXTRAS, exclusions?: Exclusions) {
+  constructor(plan: TenantPlan, tenant: string, additions: Partial<SubsetAdditions> = {}, exclusions?: Exclusions) {
     this.#plan = plan;
     this.#tenant = tenant;
-    this.#extras = extras;
+    this.#extras = additions.extras ?? NO_EXTRAS;
+    this.#downExtras = additions.down ?? NO_EXTRAS;
     this.#exclusions = exclusions;
     this.#byName = new Map(plan.tables.map((t) => [t.table.name, t]));
   }
@@ -231,9 +244,34 @@ export class SubsetSql {
     const branches = planned.edges
       .filter((fk) => fk.to !== table.name)
       .map((fk) => `${select} WHERE ${tupleIn('t', fk.fromColumns, this.#down(this.#planned(fk.to), ctes), fk.toColumns)}`);
-    const selfKeys = planned.edges.filter((fk) => fk.to === table.name);
-    ctes.set(name, { name, sql: this.#withSelfReferences(branches, selfKeys, table, name, 'down') });
+    // Rows reached through self-references come from the closure as a literal set (see SubsetAdditions).
+    const reached = this.#downExtras.get(table.name) ?? [];
+    if (reached.length > 0) branches.push(`${select} WHERE ${identityIn(table, 't', valuesList(table, reached))}`);
+    ctes.set(name, { name, sql: branches.join(' UNION ') });
     return this.#withoutSkipped(planned, name, ctes);
+  }
+
+  /**
+   * Rows of tenant tables that a self-reference leads to from their down set but that are not in it:
+   * the closure's candidates for more down rows. Rows `(table, id)`, `table` the index in `tables`.
+   */
+  reachedThroughSelf(tables: readonly string[]): string {
+    const ctes = new Map<string, Cte>();
+    const branches = tables.map((tableName, index) => {
+      const planned = this.#planned(tableName);
+      const table = planned.table;
+      const down = this.#down(planned, ctes);
+      const identity = identityColumns(table);
+      const on = planned.edges
+        .filter((fk) => fk.to === tableName)
+        .map((fk) => tupleIn('t', fk.fromColumns, down, fk.toColumns))
+        .join(' OR ');
+      return (
+        `SELECT ${index} AS t, id FROM (SELECT ARRAY[${identity.map((c) => `t.${quoteIdent(c.name)}::text`).join(', ')}] AS id ` +
+        `FROM ${quoteQualified(tableName)} t WHERE ${on} EXCEPT SELECT ARRAY[${identity.map((c) => `d.${quoteIdent(c.name)}::text`).join(', ')}] FROM ${down} d) r${index}`
+      );
+    });
+    return `${withClause(ctes)}${branches.join(' UNION ALL ')}`;
   }
 
   #up(planned: PlannedTable, ctes: Map<string, Cte>): string {
@@ -245,23 +283,19 @@ export class SubsetSql {
       .filter((fk) => fk.from !== table.name)
       .map((fk) => `${select} WHERE ${tupleIn('t', fk.toColumns, this.#finalSet(this.#planned(fk.from), ctes), fk.fromColumns)}`);
     const selfKeys = planned.edges.filter((fk) => fk.from === table.name);
-    ctes.set(name, { name, sql: this.#withSelfReferences(branches, selfKeys, table, name, 'up') });
+    ctes.set(name, { name, sql: this.#withSelfReferences(branches, selfKeys, table, name) });
     return name;
   }
 
   /**
-   * `base UNION <rows linked to rows already in the set>` for self-referencing keys: going down, rows whose
-   * key points at a member; going up, rows a member points at. PostgreSQL's recursive UNION stops when
-   * no new rows appear, so cycles in the data terminate.
+   * `base UNION <rows a member points at>` for a shared table's self-references (a category's parent
+   * category). PostgreSQL's recursive UNION stops when no new rows appear, so cycles in the data end.
    */
-  #withSelfReferences(branches: readonly string[], selfKeys: readonly ForeignKey[], table: Table, name: string, direction: 'down' | 'up'): string {
+  #withSelfReferences(branches: readonly string[], selfKeys: readonly ForeignKey[], table: Table, name: string): string {
     const base = branches.join(' UNION ');
     if (selfKeys.length === 0) return base;
     const on = selfKeys
-      .map((fk) => {
-        const [near, far] = direction === 'down' ? [fk.fromColumns, fk.toColumns] : [fk.toColumns, fk.fromColumns];
-        return `(${near.map((c, i) => `t.${quoteIdent(c)} = r.${quoteIdent(far[i]!)}`).join(' AND ')})`;
-      })
+      .map((fk) => `(${fk.toColumns.map((c, i) => `t.${quoteIdent(c)} = r.${quoteIdent(fk.fromColumns[i]!)}`).join(' AND ')})`)
       .join(' OR ');
     return `${RECURSIVE_MARK}${base} UNION SELECT ${this.#cteColumns(table, 't')} FROM ${quoteQualified(table.name)} t JOIN ${name} r ON ${on}`;
   }

@@ -7,7 +7,7 @@ import { FailsafeError } from '../../core/errors.js';
 import type { SqlClient } from '../../postgres/connection.js';
 import type { ForeignKey } from '../../postgres/catalog.js';
 import { quoteIdent, quoteLiteral, quoteQualified } from '../../postgres/catalog.js';
-import { SubsetSql, identityColumns, type CrossTenantPolicy, type Exclusions, type ExtraRows } from './subset-sql.js';
+import { SubsetSql, identityColumns, type CrossTenantPolicy, type Exclusions, type ExtraRows, type SubsetAdditions } from './subset-sql.js';
 import { describeKey, type PlannedTable, type TenantPlan } from './tenant-plan.js';
 
 export interface CrossTenantRow {
@@ -21,9 +21,7 @@ export interface CrossTenantRow {
   readonly owners: readonly string[];
 }
 
-export interface Closure {
-  /** Rows pulled into tenant tables beyond the down sets; harmless when they belong to no tenant. */
-  readonly extras: ExtraRows;
+export interface Closure extends SubsetAdditions {
   /** Up to {@link REPORT_LIMIT} rows of other tenants that the subset references. */
   readonly crossTenant: readonly CrossTenantRow[];
   /** True when there are more cross-tenant rows than {@link REPORT_LIMIT}. */
@@ -56,7 +54,7 @@ export const REPORT_LIMIT = 20;
  * @example
  * const closure = await closeSubset(session, plan, '42');
  * if (closure.crossTenant.length > 0) throw ...;
- * new SubsetSql(plan, '42', closure.extras).select('public.booking');
+ * new SubsetSql(plan, '42', closure).select('public.booking');
  */
 export async function closeSubset(client: SqlClient, plan: TenantPlan, tenant: string, policy: CrossTenantPolicy = 'fail'): Promise<Closure> {
   const blocked = new Map<string, Map<string, readonly string[]>>();
@@ -65,17 +63,19 @@ export async function closeSubset(client: SqlClient, plan: TenantPlan, tenant: s
   let truncated = false;
   for (;;) {
     const exclusions = policy === 'fail' ? undefined : { policy, blocked: asExtraRows(blocked), skipped: asExtraRows(skipped) };
-    const pulled = await pullUp(client, plan, tenant, exclusions);
+    const down = asExtraRows(await reachDown(client, plan, tenant, exclusions));
+    const pulled = await pullUp(client, plan, tenant, down, exclusions);
     // With `fail`, naming the first rows is enough; with a policy every one must be found.
     const found = await findCrossTenant(client, plan, tenant, pulled, policy === 'fail' ? REPORT_LIMIT : Infinity);
     for (const row of found.rows) if (reported.length < REPORT_LIMIT) reported.push(row.report);
     truncated ||= found.truncated || found.rows.length > REPORT_LIMIT;
     if (policy === 'fail' || found.rows.length === 0) {
-      return { extras: asExtraRows(pulled.extras), crossTenant: reported, truncated, blocked: asExtraRows(blocked), skipped: asExtraRows(skipped) };
+      return { down, extras: asExtraRows(pulled.extras), crossTenant: reported, truncated, blocked: asExtraRows(blocked), skipped: asExtraRows(skipped) };
     }
     for (const row of found.rows) addRow(blocked, row.report.table, row.values);
-    if (policy === 'nullify') await assertNullable(client, plan, tenant, pulled.extras, blocked);
-    else await skipReferencing(client, plan, tenant, pulled.extras, blocked, skipped);
+    const additions = { down, extras: asExtraRows(pulled.extras) };
+    if (policy === 'nullify') await assertNullable(client, plan, tenant, additions, blocked);
+    else await skipReferencing(client, plan, tenant, additions, blocked, skipped);
   }
 }
 
@@ -86,8 +86,22 @@ interface PulledUp {
   readonly direct: Set<string>;
 }
 
+/** Rows reached through self-references of tenant tables: a fixpoint, computed before anything is pulled up. */
+async function reachDown(client: SqlClient, plan: TenantPlan, tenant: string, exclusions: Exclusions | undefined): Promise<Map<string, Map<string, readonly string[]>>> {
+  const down = new Map<string, Map<string, readonly string[]>>();
+  const tables = plan.tables.filter((t) => t.role === 'tenant' && t.edges.some((fk) => fk.to === t.table.name)).map((t) => t.table.name);
+  if (tables.length === 0) return down;
+  for (let changed = true; changed; ) {
+    changed = false;
+    const sql = new SubsetSql(plan, tenant, { down: asExtraRows(down) }, exclusions);
+    const { rows } = await client.query<{ t: number; id: string[] }>(sql.reachedThroughSelf(tables));
+    for (const row of rows) if (addRow(down, tables[row.t]!, row.id)) changed = true;
+  }
+  return down;
+}
+
 /** The extra rows: a fixpoint, since extra rows can reference more rows. */
-async function pullUp(client: SqlClient, plan: TenantPlan, tenant: string, exclusions: Exclusions | undefined): Promise<PulledUp> {
+async function pullUp(client: SqlClient, plan: TenantPlan, tenant: string, down: ExtraRows, exclusions: Exclusions | undefined): Promise<PulledUp> {
   const extras = new Map<string, Map<string, readonly string[]>>();
   const pulledBy = new Map<string, ForeignKey>();
   const direct = new Set<string>();
@@ -97,7 +111,7 @@ async function pullUp(client: SqlClient, plan: TenantPlan, tenant: string, exclu
   const keys = plan.foreignKeys.filter((fk) => isTenantTable(fk.from) && isTenantTable(fk.to));
   for (let round = 1, changed = true; changed; round++) {
     changed = false;
-    const sql = new SubsetSql(plan, tenant, asExtraRows(extras), exclusions);
+    const sql = new SubsetSql(plan, tenant, { down, extras: asExtraRows(extras) }, exclusions);
     const asked = keys.filter((fk) => exclusions !== undefined || !cannotPullUp(tenantTables.find((t) => t.table.name === fk.from)!, fk, extras));
     if (asked.length === 0) break;
     // One query per round: the CTEs every key needs are computed once.
@@ -155,10 +169,10 @@ async function assertNullable(
   client: SqlClient,
   plan: TenantPlan,
   tenant: string,
-  extras: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>,
+  additions: SubsetAdditions,
   blocked: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>,
 ): Promise<void> {
-  const sql = new SubsetSql(plan, tenant, asExtraRows(extras), { policy: 'nullify', blocked: asExtraRows(blocked), skipped: new Map() });
+  const sql = new SubsetSql(plan, tenant, additions, { policy: 'nullify', blocked: asExtraRows(blocked), skipped: new Map() });
   for (const fk of plan.foreignKeys) {
     const from = plan.graph.tables.get(fk.from);
     const notNull = fk.fromColumns.filter((c) => from?.columns.find((column) => column.name === c)?.notNull);
@@ -176,13 +190,13 @@ async function skipReferencing(
   client: SqlClient,
   plan: TenantPlan,
   tenant: string,
-  extras: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>,
+  additions: SubsetAdditions,
   blocked: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>,
   skipped: Map<string, Map<string, readonly string[]>>,
 ): Promise<void> {
   for (let changed = true; changed; ) {
     changed = false;
-    const sql = new SubsetSql(plan, tenant, asExtraRows(extras), { policy: 'skip-row', blocked: asExtraRows(blocked), skipped: asExtraRows(skipped) });
+    const sql = new SubsetSql(plan, tenant, additions, { policy: 'skip-row', blocked: asExtraRows(blocked), skipped: asExtraRows(skipped) });
     for (const fk of plan.foreignKeys) {
       const gone = [...(blocked.get(fk.to)?.values() ?? []), ...(skipped.get(fk.to)?.values() ?? [])];
       for (const identity of await rowsReferencing(client, sql, plan, fk, gone)) {

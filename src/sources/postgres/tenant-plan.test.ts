@@ -63,7 +63,7 @@ describe('tenant plan on Pagila (store = tenant)', () => {
     const plan = planTenancy(graph, STORE_RULES);
     const closure = await closeSubset(session, plan, '1');
     expect(closure.crossTenant).toEqual([]);
-    const sql = new SubsetSql(plan, '1', closure.extras);
+    const sql = new SubsetSql(plan, '1', closure);
     const count = async (table: string) =>
       Number((await session.query<{ n: string }>(`SELECT count(*) AS n FROM (${sql.select(table)!}) s`)).rows[0]!.n);
     expect(await count('public.store')).toBe(1);

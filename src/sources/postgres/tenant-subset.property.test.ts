@@ -157,7 +157,7 @@ describe('tenant subset (property)', () => {
             return;
           }
           expect(closure.crossTenant).toEqual([]);
-          const sql = new SubsetSql(plan, String(tenant), closure.extras);
+          const sql = new SubsetSql(plan, String(tenant), closure);
           for (const [t] of tables.entries()) {
             const select = sql.select(name(t));
             const ids = select ? (await session.query<{ id: number }>(`SELECT id FROM (${select}) s`)).rows.map((r) => r.id).sort((a, b) => a - b) : [];
