@@ -102,7 +102,7 @@ class BookingSimulation {
     }));
     for (let day = BASE_DAY; day < BASE_DAY + HISTORY_DAYS; day++) {
       for (const state of states) {
-        const expected = BOOKINGS_PER_DAY * state.profile.size;
+        const expected = BOOKINGS_PER_DAY * state.profile.activity;
         const count = Math.floor(expected * (0.5 + state.random.float()) + state.random.float());
         for (let i = 0; i < count; i++) this.#booking(state, day);
         if (this.#out.length >= CHUNK_LINES) {

@@ -45,6 +45,8 @@ export interface HotelProfile {
   readonly id: number;
   /** 1..3: a size-3 hotel has about three times the rows of a size-1 hotel. */
   readonly size: number;
+  /** `size` times the size factor of {@link buildProfiles}: how busy the hotel is (bookings, tickets per day). */
+  readonly activity: number;
   readonly country: Country;
   readonly city: string;
   readonly brand: string;
@@ -178,6 +180,7 @@ function buildProfile(id: number, seed: number, counters: IdCounters, sizeFactor
   return {
     id,
     size,
+    activity: size * sizeFactor,
     country,
     city,
     brand,

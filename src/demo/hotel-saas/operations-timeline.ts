@@ -78,7 +78,7 @@ export function* operationsTableRows(table: string, profiles: readonly HotelProf
         }
       }
 
-      if (r.chance(0.08 * p.size)) {
+      if (r.chance(Math.min(1, 0.08 * p.activity))) {
         const id = ++ids.ticket;
         const room = r.chance(0.7) ? r.pick(p.rooms).number : null;
         const reporter = r.pick(p.staff).id;
