@@ -49,7 +49,7 @@ try {
 async function main(cluster: EmbeddedCluster): Promise<void> {
   const env = { PGPASSWORD: cluster.password, FAILSAFE_PASSWORD: PASSWORD, PGHOST: '127.0.0.1', PGPORT: String(cluster.port), PGUSER: 'postgres' };
   const admin = await connect({ ...cluster.connection('postgres'), sslMode: 'disable' });
-  for (const db of ['source', 'restore_failsafe', 'restore_pg']) await admin.query(`CREATE DATABASE ${db}`);
+  for (const db of ['source', 'restore_failsafe', 'restore_noverify', 'restore_pg']) await admin.query(`CREATE DATABASE ${db}`);
   await admin.end();
 
   log(`loading the hotel-SaaS dataset at scale ${scale}`);
@@ -77,6 +77,8 @@ async function main(cluster: EmbeddedCluster): Promise<void> {
 
   log('failsafe: restore (with verification)');
   const fsRestore = failsafe('restore', 'latest', '--repo', repo, '--postgres', url('restore_failsafe'), '--jobs', '2');
+  log('failsafe: restore --no-verify');
+  const fsRestoreNoVerify = failsafe('restore', 'latest', '--repo', repo, '--postgres', url('restore_noverify'), '--jobs', '2', '--no-verify');
   log('pg_restore -j2');
   const pgRestore = timed(work, join(PG_BIN, 'pg_restore'), ['-j2', '-d', 'restore_pg', join(work, 'dump.fc')], env);
 
@@ -101,6 +103,7 @@ async function main(cluster: EmbeddedCluster): Promise<void> {
     `| whole-DB backup vs pg_dump -Fc | ${fsBackup.seconds.toFixed(2)} s | ${dumpFc.seconds.toFixed(2)} s | ${ratio(fsBackup.seconds, dumpFc.seconds)} | ≤ 1.00x |`,
     `| whole-DB backup vs pg_dump -Fd -j2 | ${fsBackup.seconds.toFixed(2)} s | ${dumpFd.seconds.toFixed(2)} s | ${ratio(fsBackup.seconds, dumpFd.seconds)} | |`,
     `| restore (+ verify) vs pg_restore -j2 | ${fsRestore.seconds.toFixed(2)} s | ${pgRestore.seconds.toFixed(2)} s | ${ratio(fsRestore.seconds, pgRestore.seconds)} | ≤ 1.00x |`,
+    `| restore --no-verify vs pg_restore -j2 | ${fsRestoreNoVerify.seconds.toFixed(2)} s | ${pgRestore.seconds.toFixed(2)} s | ${ratio(fsRestoreNoVerify.seconds, pgRestore.seconds)} | |`,
     `| tenant ${tenant.id} (${(tenant.share * 100).toFixed(1)}% of rows) vs whole DB | ${fsTenant.seconds.toFixed(2)} s | ${fsBackup.seconds.toFixed(2)} s | ${ratio(fsTenant.seconds, fsBackup.seconds)} | ≤ 0.05x |`,
     `| next day's backup time vs first | ${fsSecond.seconds.toFixed(2)} s | ${fsBackup.seconds.toFixed(2)} s | ${ratio(fsSecond.seconds, fsBackup.seconds)} | |`,
     `| next day (${changed.toLocaleString('en')} rows changed): added vs first | ${formatBytes(second.summary.newStoredBytes)} | ${formatBytes(first.summary.newStoredBytes)} | ${ratio(second.summary.newStoredBytes, first.summary.newStoredBytes)} | ≤ 0.05x |`,
@@ -111,7 +114,7 @@ async function main(cluster: EmbeddedCluster): Promise<void> {
   if (args.json) {
     await writeFile(
       args.json,
-      JSON.stringify({ date: new Date().toISOString(), machine, scale, rows, fsBackup, dumpFc, dumpFd, fsRestore, pgRestore, fsTenant, fsSecond, tenant, changed, first: first.summary, second: second.summary }, null, 2),
+      JSON.stringify({ date: new Date().toISOString(), machine, scale, rows, fsBackup, dumpFc, dumpFd, fsRestore, fsRestoreNoVerify, pgRestore, fsTenant, fsSecond, tenant, changed, first: first.summary, second: second.summary }, null, 2),
     );
   }
 }

@@ -138,7 +138,12 @@ async function restoreLocked(repo: Repository, snapshot: Snapshot, options: Rest
     let verification: VerifyReport | undefined;
     if (options.verify !== false && sections.includes('data')) {
       options.onProgress?.(progressOf('verify', 'tables', 0, tables.length, 0));
-      verification = await verifyDatabase(session, manifest, { tables: tables.map((t) => t.name) });
+      while (workers.length < jobs) workers.push(await connect(options.settings));
+      verification = await verifyDatabase(session, manifest, {
+        tables: tables.map((t) => t.name),
+        workers: workers.slice(0, jobs - 1),
+        trustValidatedKeys: sections.includes('post-data'),
+      });
     }
     return { manifest, steps, tables: restored, verification };
   } finally {
