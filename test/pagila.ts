@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { SqlClient } from '../src/postgres/connection.js';
+import { createTestDatabase, type TestDatabase } from './postgres.js';
 
 export const PAGILA_SCHEMA_FILE = fileURLToPath(new URL('../../shared/fixtures/pagila-schema.sql', import.meta.url));
 
@@ -80,4 +81,21 @@ export async function fillPagila(client: SqlClient, rows: PagilaRows): Promise<v
     // Rental 1 is store 1's; point it at customer 2, who belongs to store 2.
     await client.query('UPDATE public.rental SET customer_id = 2 WHERE rental_id = 1');
   }
+}
+
+/**
+ * A fresh database in the test cluster with the Pagila schema and `rows` loaded.
+ *
+ * @example const db = await createPagilaDatabase('plan', { stores: 3, customersPerStore: 4, rentalsPerStore: 30 });
+ */
+export async function createPagilaDatabase(prefix: string, rows: PagilaRows): Promise<TestDatabase> {
+  const db = await createTestDatabase(prefix);
+  const session = await db.connect();
+  try {
+    await loadPagilaSchema(session);
+    await fillPagila(session, rows);
+  } finally {
+    await session.end();
+  }
+  return db;
 }

@@ -29,6 +29,31 @@ export interface S3Credentials {
   readonly sessionToken?: string;
 }
 
+/**
+ * An SDK client for `options`: endpoint, region, addressing, credentials, timeouts and sockets. Retries
+ * are off (`maxAttempts` 1) unless given: storage retries in its own wrapper.
+ */
+export function newS3Client(options: S3StorageOptions, maxAttempts = 1): S3Client {
+  return new S3Client({
+    region: options.region ?? 'us-east-1',
+    ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+    forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
+    ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+    ...(options.profile === undefined ? {} : { profile: options.profile }),
+    maxAttempts,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    requestHandler: {
+      connectionTimeout: options.connectTimeoutMs ?? 10_000,
+      requestTimeout: options.requestTimeoutMs ?? 120_000,
+      throwOnRequestTimeout: true,
+      socketTimeout: options.idleTimeoutMs ?? 60_000,
+      httpAgent: { keepAlive: true, maxSockets: options.connections ?? 16 },
+      httpsAgent: { keepAlive: true, maxSockets: options.connections ?? 16 },
+    },
+  });
+}
+
 export interface S3StorageOptions {
   readonly bucket: string;
   /** Key prefix inside the bucket, without leading or trailing slash (`""` for the bucket root). */
@@ -96,24 +121,7 @@ export class S3Storage implements Storage {
     if (this.#partSize < MIN_PART_SIZE) {
       throw new FailsafeError('CONFIG', `S3 part size must be at least 5 MiB, got ${this.#partSize} bytes`);
     }
-    this.#client = new S3Client({
-      region: options.region ?? 'us-east-1',
-      ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
-      forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
-      ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
-      ...(options.profile === undefined ? {} : { profile: options.profile }),
-      maxAttempts: 1,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      requestHandler: {
-        connectionTimeout: options.connectTimeoutMs ?? 10_000,
-        requestTimeout: options.requestTimeoutMs ?? 120_000,
-        throwOnRequestTimeout: true,
-        socketTimeout: options.idleTimeoutMs ?? 60_000,
-        httpAgent: { keepAlive: true, maxSockets: options.connections ?? 16 },
-        httpsAgent: { keepAlive: true, maxSockets: options.connections ?? 16 },
-      },
-    });
+    this.#client = newS3Client(options);
   }
 
   async put(key: string, pieces: ObjectData): Promise<void> {

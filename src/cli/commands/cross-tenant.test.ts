@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, runCli, tempDir } from '../../../test/cli.js';
 import { trackLeaks } from '../../../test/leak-check.js';
-import { fillPagila, loadPagilaSchema } from '../../../test/pagila.js';
+import { createPagilaDatabase } from '../../../test/pagila.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/postgres.js';
 
 /** Rental 1 belongs to store 1 but its customer (2) to store 2; payment 1 pays for rental 1. */
@@ -14,14 +14,7 @@ describe('cross-tenant references: fail, nullify, skip-row', () => {
   const leaks = trackLeaks();
 
   beforeAll(async () => {
-    source = await createTestDatabase('cross_src');
-    const session = await source.connect();
-    try {
-      await loadPagilaSchema(session);
-      await fillPagila(session, { stores: 2, customersPerStore: 4, rentalsPerStore: 20, crossTenantRental: true });
-    } finally {
-      await session.end();
-    }
+    source = await createPagilaDatabase('cross_src', { stores: 2, customersPerStore: 4, rentalsPerStore: 20, crossTenantRental: true });
     work = await tempDir();
     repo = join(work.path, 'repo');
     await cli(['init', '--repo', repo]);

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, cliJson, runCli, tempDir } from '../../../test/cli.js';
 import { trackLeaks } from '../../../test/leak-check.js';
-import { fillPagila, loadPagilaSchema } from '../../../test/pagila.js';
+import { createPagilaDatabase } from '../../../test/pagila.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/postgres.js';
 import type { Snapshot } from '../../repository/snapshot.js';
 
@@ -33,14 +33,7 @@ describe('database backup and restore (Pagila)', () => {
   const leaks = trackLeaks();
 
   beforeAll(async () => {
-    source = await createTestDatabase('roundtrip_src');
-    const session = await source.connect();
-    try {
-      await loadPagilaSchema(session);
-      await fillPagila(session, { stores: 3, customersPerStore: 6, rentalsPerStore: 50 });
-    } finally {
-      await session.end();
-    }
+    source = await createPagilaDatabase('roundtrip_src', { stores: 3, customersPerStore: 6, rentalsPerStore: 50 });
     work = await tempDir();
     repo = join(work.path, 'repo');
     env = source.env;

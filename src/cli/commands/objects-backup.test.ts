@@ -4,7 +4,7 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, tempDir } from '../../../test/cli.js';
 import { trackLeaks } from '../../../test/leak-check.js';
-import { fillPagila, loadPagilaSchema } from '../../../test/pagila.js';
+import { createPagilaDatabase } from '../../../test/pagila.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/postgres.js';
 import { startS3Server, type S3Server } from '../../../test/s3-server.js';
 
@@ -30,14 +30,7 @@ describe('objects in database snapshots (S3 source, tenant prefix)', () => {
     await put('stores/1/logo.png', 'PNG of store one', 'image/png', { uploader: 'alice' });
     await put('stores/1/contracts/2024.pdf', 'PDF of store one', 'application/pdf');
     await put('stores/2/logo.png', 'PNG of store two', 'image/png');
-    db = await createTestDatabase('objects_src');
-    const session = await db.connect();
-    try {
-      await loadPagilaSchema(session);
-      await fillPagila(session, { stores: 2, customersPerStore: 3, rentalsPerStore: 10 });
-    } finally {
-      await session.end();
-    }
+    db = await createPagilaDatabase('objects_src', { stores: 2, customersPerStore: 3, rentalsPerStore: 10 });
     work = await tempDir();
     env = {
       ...db.env,

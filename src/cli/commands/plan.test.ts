@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, cliJson, runCli, tempDir } from '../../../test/cli.js';
 import { trackLeaks } from '../../../test/leak-check.js';
-import { fillPagila, loadPagilaSchema } from '../../../test/pagila.js';
-import { createTestDatabase, type TestDatabase } from '../../../test/postgres.js';
+import { createPagilaDatabase } from '../../../test/pagila.js';
+import type { TestDatabase } from '../../../test/postgres.js';
 import type { PlanReport } from '../../sources/postgres/plan-report.js';
 
 describe('failsafe plan (Pagila, store as the tenant)', () => {
@@ -13,14 +13,7 @@ describe('failsafe plan (Pagila, store as the tenant)', () => {
   const leaks = trackLeaks();
 
   beforeAll(async () => {
-    db = await createTestDatabase('plan_cli');
-    const session = await db.connect();
-    try {
-      await loadPagilaSchema(session);
-      await fillPagila(session, { stores: 3, customersPerStore: 4, rentalsPerStore: 30 });
-    } finally {
-      await session.end();
-    }
+    db = await createPagilaDatabase('plan_cli', { stores: 3, customersPerStore: 4, rentalsPerStore: 30 });
     work = await tempDir();
     await writeFile(
       join(work.path, 'failsafe.yaml'),

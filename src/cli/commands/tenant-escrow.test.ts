@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, runCli, spawnCli, collect, tempDir } from '../../../test/cli.js';
 import { trackLeaks } from '../../../test/leak-check.js';
-import { fillPagila, loadPagilaSchema } from '../../../test/pagila.js';
+import { createPagilaDatabase } from '../../../test/pagila.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/postgres.js';
 
 describe('tenant escrow copies (Pagila, store = tenant)', () => {
@@ -14,14 +14,7 @@ describe('tenant escrow copies (Pagila, store = tenant)', () => {
   const passwords = { STORE1_PASSWORD: 'store one secret', STORE2_PASSWORD: 'store two secret' };
 
   beforeAll(async () => {
-    source = await createTestDatabase('escrow_src');
-    const session = await source.connect();
-    try {
-      await loadPagilaSchema(session);
-      await fillPagila(session, { stores: 3, customersPerStore: 5, rentalsPerStore: 40 });
-    } finally {
-      await session.end();
-    }
+    source = await createPagilaDatabase('escrow_src', { stores: 3, customersPerStore: 5, rentalsPerStore: 40 });
     work = await tempDir();
     await writeFile(
       join(work.path, 'failsafe.yaml'),

@@ -4,7 +4,6 @@
  * own, and metadata travels with the bytes.
  */
 import { FailsafeError } from '../../core/errors.js';
-import { parseStorageUrl, resolveS3Options, type OpenStorageOptions } from '../../storage/open-storage.js';
 
 export interface ObjectEntry {
   readonly key: string;
@@ -27,19 +26,6 @@ export interface ObjectStore {
   /** Creates or replaces `key`. Keys that would leave the store (`..`, absolute) are refused. */
   write(key: string, body: AsyncIterable<Uint8Array>, meta: ObjectMeta & { readonly modified?: Date }): Promise<void>;
   close(): Promise<void>;
-}
-
-/**
- * `s3://bucket/prefix` (endpoint, region and credentials from the AWS environment, as for repositories)
- * or a directory path.
- *
- * @example const store = await openObjectStore('s3://app-files/', { env: process.env })
- */
-export async function openObjectStore(url: string, options: Pick<OpenStorageOptions, 'env' | 's3'> = {}): Promise<ObjectStore> {
-  const parsed = parseStorageUrl(url);
-  if (parsed.kind === 'fs') return new (await import('./directory-object-store.js')).DirectoryObjectStore(parsed.path);
-  const { S3ObjectStore } = await import('./s3-object-store.js');
-  return new S3ObjectStore(resolveS3Options(parsed, options));
 }
 
 /**

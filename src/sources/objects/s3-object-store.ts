@@ -1,12 +1,12 @@
 /**
  * An S3 bucket prefix as an object store, with content type and user metadata.
  */
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
 import { FailsafeError } from '../../core/errors.js';
 import { classifyS3Error, type S3ErrorContext } from '../../storage/s3-errors.js';
-import type { S3StorageOptions } from '../../storage/s3-storage.js';
+import { newS3Client, type S3StorageOptions } from '../../storage/s3-storage.js';
 import { assertSafeObjectKey, type ObjectEntry, type ObjectMeta, type ObjectStore } from './object-store.js';
 
 export class S3ObjectStore implements ObjectStore {
@@ -22,13 +22,8 @@ export class S3ObjectStore implements ObjectStore {
     this.#prefix = prefix === '' ? '' : `${prefix}/`;
     this.location = `s3://${options.bucket}${prefix === '' ? '' : `/${prefix}`}`;
     this.#endpoint = options.endpoint;
-    this.#client = new S3Client({
-      region: options.region ?? 'us-east-1',
-      ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
-      forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
-      ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
-      ...(options.profile === undefined ? {} : { profile: options.profile }),
-    });
+    // No retry wrapper here (this is not repository storage): the SDK's own retries, with backoff.
+    this.#client = newS3Client(options, 5);
   }
 
   async *list(prefix: string): AsyncIterable<ObjectEntry> {
