@@ -14,7 +14,7 @@ import type { Snapshot } from '../../repository/snapshot.js';
 import type { TreeNode } from '../../repository/tree.js';
 import { walkTree } from '../../repository/tree-walk.js';
 import { parseDatabaseManifest, settingsSql, type DatabaseManifest, type ManifestTable } from './database-manifest.js';
-import { verifyDatabase, type VerifyReport } from './verify-database.js';
+import { hashTable, verifyDatabase, type TableHash, type VerifyReport } from './verify-database.js';
 
 export type RestoreSection = 'pre-data' | 'data' | 'post-data';
 
@@ -99,6 +99,10 @@ async function restoreLocked(repo: Repository, snapshot: Snapshot, options: Rest
       });
     }
     const restored: RestoredTable[] = [];
+    // Each table is hashed for verification as soon as it is loaded, while other tables still load: the
+    // rows do not change afterwards (post-data adds no rows), and the work overlaps.
+    const verify = options.verify !== false && sections.includes('data');
+    const hashed = new Map<string, TableHash>();
     if (sections.includes('data')) {
       for (let i = 0; i < Math.min(jobs, tables.length); i++) {
         const worker = await connect(options.settings);
@@ -120,6 +124,7 @@ async function restoreLocked(repo: Repository, snapshot: Snapshot, options: Rest
             }).catch((err: unknown) => {
               throw withContext(`restore table ${table!.name}`, err);
             });
+            if (verify) hashed.set(table.name, await hashTable(worker, table));
             restored.push({ table: table.name, rows: table.rows, bytes: table.bytes });
           }
         }),
@@ -136,13 +141,14 @@ async function restoreLocked(repo: Repository, snapshot: Snapshot, options: Rest
       if (schema.sequences.length > 0) await session.query(sequenceValuesSql(schema.sequences));
     }
     let verification: VerifyReport | undefined;
-    if (options.verify !== false && sections.includes('data')) {
+    if (verify) {
       options.onProgress?.(progressOf('verify', 'tables', 0, tables.length, 0));
       while (workers.length < jobs) workers.push(await connect(options.settings));
       verification = await verifyDatabase(session, manifest, {
         tables: tables.map((t) => t.name),
         workers: workers.slice(0, jobs - 1),
         trustValidatedKeys: sections.includes('post-data'),
+        hashed,
       });
     }
     return { manifest, steps, tables: restored, verification };

@@ -4,10 +4,9 @@
  * key of the restored tables holds (one anti-join per key).
  */
 import { createHash } from 'node:crypto';
-import { quoteIdent, quoteQualified, readTableGraph, type ForeignKey, type Table } from '../../postgres/catalog.js';
+import { quoteIdent, quoteQualified, readTableGraph, type ForeignKey } from '../../postgres/catalog.js';
 import type { PgSession } from '../../postgres/connection.js';
-import { countNewlines, settingsSql, type DatabaseManifest } from './database-manifest.js';
-import { orderBy } from './subset-sql.js';
+import { countNewlines, settingsSql, type DatabaseManifest, type ManifestTable } from './database-manifest.js';
 
 export interface TableVerification {
   readonly table: string;
@@ -42,6 +41,8 @@ export interface VerifyOptions {
    * orphans: right after a restore created it, PostgreSQL has just checked every row.
    */
   readonly trustValidatedKeys?: boolean;
+  /** Tables already hashed (a restore hashes each table right after loading it). */
+  readonly hashed?: ReadonlyMap<string, TableHash>;
 }
 
 /**
@@ -73,7 +74,7 @@ export async function verifyDatabase(session: PgSession, manifest: DatabaseManif
             results.set(expected.name, { table: expected.name, expectedRows: expected.rows, rows: 0, checksumMatches: false, problem: 'table is missing' });
             continue;
           }
-          const { rows, sha256 } = await hashTable(hasher, table, expected.columns);
+          const { rows, sha256 } = options.hashed?.get(expected.name) ?? (await hashTable(hasher, expected));
           const checksumMatches = sha256 === expected.sha256;
           const problem =
             rows !== expected.rows ? `${rows} rows, expected ${expected.rows}` : checksumMatches ? '' : 'row contents differ (checksum mismatch)';
@@ -107,8 +108,18 @@ async function validatedKeys(session: PgSession): Promise<Set<string>> {
   return new Set(rows.map((row) => row.key));
 }
 
-async function hashTable(session: PgSession, table: Table, columns: readonly string[]): Promise<{ rows: number; sha256: string }> {
-  const select = `SELECT ${columns.map((c) => `t.${quoteIdent(c)}`).join(', ')} FROM ${quoteQualified(table.name)} t ORDER BY ${orderBy(table)}`;
+export interface TableHash {
+  readonly rows: number;
+  readonly sha256: string;
+}
+
+/**
+ * Row count and SHA-256 of a table's COPY text, columns and row order as the backup recorded them (the
+ * manifest's key, not the database's: right after loading, the keys are not built yet).
+ */
+export async function hashTable(session: PgSession, expected: ManifestTable): Promise<TableHash> {
+  const order = expected.key.length > 0 ? expected.key.map((c) => `t.${quoteIdent(c)}`).join(', ') : 't::text COLLATE "C"';
+  const select = `SELECT ${expected.columns.map((c) => `t.${quoteIdent(c)}`).join(', ')} FROM ${quoteQualified(expected.name)} t ORDER BY ${order}`;
   const hash = createHash('sha256');
   let rows = 0;
   for await (const chunk of session.copyOut(`COPY (${select}) TO STDOUT`) as AsyncIterable<Buffer>) {
