@@ -23,6 +23,7 @@ export interface DatabaseBackupOptions {
   readonly tenant?: string;
   readonly allTenants?: boolean;
   readonly onCrossTenant?: CrossTenantPolicy;
+  readonly owners?: boolean;
   readonly jobs?: number;
   readonly tag: string[];
   readonly host?: string;
@@ -93,6 +94,7 @@ async function runOne(
     sourceName: name,
     ...(tenant !== undefined ? { tenant, tenancy: source.tenancy! } : {}),
     ...(options.onCrossTenant ? { onCrossTenant: options.onCrossTenant } : {}),
+    ...(options.owners ? { owners: true } : {}),
     ...(options.jobs ? { jobs: options.jobs } : {}),
     tags: options.tag,
     ...(options.host ? { host: options.host } : {}),

@@ -52,6 +52,7 @@ export function registerBackup(program: Command): void {
       )
       .option('--all-tenants', "back up every tenant of tenants: into the tenant's own repository")
       .option('-j, --jobs <n>', 'parallel COPY sessions for databases (default 2)', parsePositiveInteger)
+      .option('--owners', 'databases: also record owners and privileges (restoring them needs the same roles)')
       .action(runAction(backup)),
     'failsafe backup --path /srv/app --path /etc/app --tag nightly',
     'failsafe backup --path /srv/app --exclude "*.tmp" --exclude /srv/app/cache',

@@ -90,6 +90,34 @@ describe('database backup and restore (Pagila)', () => {
     expect(verify.stderr).toMatch(/verify: table public\.customer: row contents differ \(checksum mismatch\)/);
   });
 
+  it('records owners with --owners and applies them unless --no-owners', async () => {
+    const role = `owner_${Date.now().toString(36)}`;
+    const admin = await source.connect();
+    await admin.query(`CREATE ROLE ${role}; ALTER TABLE public.store OWNER TO ${role}`);
+    const ownerOfStore = async (db: TestDatabase): Promise<string> => {
+      const session = await db.connect();
+      try {
+        return (await session.query<{ owner: string }>(`SELECT tableowner AS owner FROM pg_tables WHERE tablename = 'store'`)).rows[0]!.owner;
+      } finally {
+        await session.end();
+      }
+    };
+    try {
+      await cli(['backup', '--repo', repo, '--postgres', source.url, '--owners', '--tag', 'owners'], { env });
+      const withOwners = await emptyTarget();
+      await cli(['restore', 'latest', '--tag', 'owners', '--repo', repo, '--postgres', withOwners.url], { env });
+      expect(await ownerOfStore(withOwners)).toBe(role);
+      const withoutOwners = await emptyTarget();
+      await cli(['restore', 'latest', '--tag', 'owners', '--repo', repo, '--postgres', withoutOwners.url, '--no-owners'], { env });
+      expect(await ownerOfStore(withoutOwners)).toBe('postgres');
+      await Promise.all([withOwners, withoutOwners].map((db) => db.drop()));
+      targets.splice(targets.indexOf(withOwners), 2);
+    } finally {
+      await admin.query(`ALTER TABLE public.store OWNER TO postgres; DROP ROLE ${role}`);
+      await admin.end();
+    }
+  });
+
   it('writes nothing to the repository when the server is unreachable', async () => {
     const before = await cliJson<Snapshot[]>(['snapshots', '--repo', repo], { env });
     const result = await runCli(['backup', '--repo', repo, '--postgres', 'postgres://postgres@127.0.0.1:1/x'], { env });

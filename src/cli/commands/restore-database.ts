@@ -21,6 +21,7 @@ export interface DatabaseRestoreOptions {
   readonly table: string[];
   readonly dryRun?: boolean;
   readonly verify?: boolean;
+  readonly owners?: boolean;
 }
 
 export async function restoreDatabaseSnapshot(
@@ -41,6 +42,7 @@ export async function restoreDatabaseSnapshot(
     clean: options.clean ?? false,
     dryRun: options.dryRun ?? false,
     verify: options.verify !== false,
+    owners: options.owners !== false,
     onProgress: ctx.progress.listener,
     signal: ctx.signal,
   });

@@ -42,6 +42,7 @@ export function registerRestore(program: Command): void {
     .option('--data-only', 'databases: restore rows into existing tables')
     .option('--table <schema.table>', 'databases: restore only this table\'s rows (repeatable)', collect, [])
     .option('--objects <url>', "snapshots with objects: write them to s3://bucket/prefix or a directory, under their original keys")
+    .option('--no-owners', 'databases: skip the owners and privileges a backup --owners recorded')
     .option('--no-verify', 'databases: skip checking row counts, checksums and foreign keys afterwards');
   addSnapshotFilterOptions(command);
   withExamples(

@@ -41,6 +41,8 @@ export interface BackupDatabaseOptions {
   readonly tenant?: string;
   /** References into other tenants' rows: fail (default), write NULL, or leave the referencing rows out. */
   readonly onCrossTenant?: CrossTenantPolicy;
+  /** Also capture owners and privileges (the roles must exist where it is restored). */
+  readonly owners?: boolean;
   /** Parallel COPY sessions; default 2. */
   readonly jobs?: number;
   readonly tags?: readonly string[];
@@ -97,7 +99,7 @@ export async function backupDatabase(repo: Repository, options: BackupDatabaseOp
     const exported = rows[0]!;
     const graph = await readTableGraph(coordinator);
     const { tables: tableJobs, skipped, tenant } = await planJobs(coordinator, graph, options);
-    const schema = await captureSchema(coordinator);
+    const schema = await captureSchema(coordinator, { owners: options.owners ?? false });
 
     for (let i = 0; i < Math.min(jobs, tableJobs.length); i++) {
       const worker = await connect(options.settings);

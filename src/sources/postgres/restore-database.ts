@@ -29,6 +29,8 @@ export interface RestoreDatabaseOptions {
   readonly sections?: readonly RestoreSection[];
   /** Only these tables' rows (`schema.table`). */
   readonly tables?: readonly string[];
+  /** Apply the owners and privileges the snapshot captured (`backup --owners`); default true. */
+  readonly owners?: boolean;
   /** Plan only: nothing is connected to or written. */
   readonly dryRun?: boolean;
   /** Default true. */
@@ -72,7 +74,8 @@ async function restoreLocked(repo: Repository, snapshot: Snapshot, options: Rest
   }
   const files = await sourceFiles(repo, snapshot, sourceName);
   const manifest = parseDatabaseManifest(await readFile(repo, files, 'manifest.json'), `snapshot ${snapshot.id.slice(0, 8)}`);
-  const schema = JSON.parse((await readFile(repo, files, 'schema.json')).toString('utf8')) as CapturedSchema;
+  const captured = JSON.parse((await readFile(repo, files, 'schema.json')).toString('utf8')) as CapturedSchema;
+  const schema = options.owners === false ? withoutOwnership(captured) : captured;
   const sections = options.sections ?? ALL_SECTIONS;
   const tables = selectTables(manifest, options.tables);
   const jobs = Math.max(1, options.jobs ?? 2);
@@ -155,6 +158,12 @@ async function restoreLocked(repo: Repository, snapshot: Snapshot, options: Rest
   } finally {
     await Promise.allSettled([session, ...workers].map((s) => s.end()));
   }
+}
+
+/** The schema without `ALTER ... OWNER TO` and grants: for a target without the source's roles. */
+function withoutOwnership(schema: CapturedSchema): CapturedSchema {
+  const keep = (statement: SchemaStatement): boolean => statement.kind !== 'OWNER' && statement.kind !== 'ACL';
+  return { ...schema, preData: schema.preData.filter(keep), postData: schema.postData.filter(keep) };
 }
 
 /** Reads the manifest of a database snapshot (for `verify`). */
