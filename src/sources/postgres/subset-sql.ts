@@ -242,30 +242,28 @@ export class SubsetSql {
       return this.#withoutSkipped(planned, name, ctes);
     }
     const branches = planned.edges
-      .filter((fk) => fk.to !== table.name)
+      .filter((fk) => !planned.cycleEdges.includes(fk))
       .map((fk) => `${select} WHERE ${tupleIn('t', fk.fromColumns, this.#down(this.#planned(fk.to), ctes), fk.toColumns)}`);
-    // Rows reached through self-references come from the closure as a literal set (see SubsetAdditions).
+    // Rows reached through cycles (self-references too) come from the closure as a literal set (see SubsetAdditions).
     const reached = this.#downExtras.get(table.name) ?? [];
     if (reached.length > 0) branches.push(`${select} WHERE ${identityIn(table, 't', valuesList(table, reached))}`);
-    ctes.set(name, { name, sql: branches.join(' UNION ') });
+    ctes.set(name, { name, sql: branches.length > 0 ? branches.join(' UNION ') : `${select} WHERE false` });
     return this.#withoutSkipped(planned, name, ctes);
   }
 
   /**
-   * Rows of tenant tables that a self-reference leads to from their down set but that are not in it:
-   * the closure's candidates for more down rows. Rows `(table, id)`, `table` the index in `tables`.
+   * Rows of tenant tables that a cycle edge (a self-reference, or a key closing a cycle of tenant tables)
+   * leads to from the down sets but that are not in their table's down set: the closure's candidates for
+   * more down rows. Rows `(t, id)`, `t` the table's index in `tables`.
    */
-  reachedThroughSelf(tables: readonly string[]): string {
+  reachedThroughCycles(tables: readonly string[]): string {
     const ctes = new Map<string, Cte>();
     const branches = tables.map((tableName, index) => {
       const planned = this.#planned(tableName);
       const table = planned.table;
       const down = this.#down(planned, ctes);
       const identity = identityColumns(table);
-      const on = planned.edges
-        .filter((fk) => fk.to === tableName)
-        .map((fk) => tupleIn('t', fk.fromColumns, down, fk.toColumns))
-        .join(' OR ');
+      const on = planned.cycleEdges.map((fk) => tupleIn('t', fk.fromColumns, this.#down(this.#planned(fk.to), ctes), fk.toColumns)).join(' OR ');
       return (
         `SELECT ${index} AS t, id FROM (SELECT ARRAY[${identity.map((c) => `t.${quoteIdent(c.name)}::text`).join(', ')}] AS id ` +
         `FROM ${quoteQualified(tableName)} t WHERE ${on} EXCEPT SELECT ARRAY[${identity.map((c) => `d.${quoteIdent(c.name)}::text`).join(', ')}] FROM ${down} d) r${index}`

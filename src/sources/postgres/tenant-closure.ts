@@ -86,15 +86,15 @@ interface PulledUp {
   readonly direct: Set<string>;
 }
 
-/** Rows reached through self-references of tenant tables: a fixpoint, computed before anything is pulled up. */
+/** Rows reached through cycles among tenant tables (self-references too): a fixpoint, computed before anything is pulled up. */
 async function reachDown(client: SqlClient, plan: TenantPlan, tenant: string, exclusions: Exclusions | undefined): Promise<Map<string, Map<string, readonly string[]>>> {
   const down = new Map<string, Map<string, readonly string[]>>();
-  const tables = plan.tables.filter((t) => t.role === 'tenant' && t.edges.some((fk) => fk.to === t.table.name)).map((t) => t.table.name);
+  const tables = plan.tables.filter((t) => t.cycleEdges.length > 0).map((t) => t.table.name);
   if (tables.length === 0) return down;
   for (let changed = true; changed; ) {
     changed = false;
     const sql = new SubsetSql(plan, tenant, { down: asExtraRows(down) }, exclusions);
-    const { rows } = await client.query<{ t: number; id: string[] }>(sql.reachedThroughSelf(tables));
+    const { rows } = await client.query<{ t: number; id: string[] }>(sql.reachedThroughCycles(tables));
     for (const row of rows) if (addRow(down, tables[row.t]!, row.id)) changed = true;
   }
   return down;

@@ -47,6 +47,12 @@ export interface PlannedTable {
    * tables into it (a row is needed when one of them points at it). Self-references included.
    */
   readonly edges: readonly ForeignKey[];
+  /**
+   * Tenant tables: the edges that close a cycle among tenant tables below the root (a self-reference,
+   * or `department.head_id → employee` with `employee.department_id → department`). Rows reached
+   * through them are found by the closure, not by the per-table SQL.
+   */
+  readonly cycleEdges: readonly ForeignKey[];
 }
 
 export interface TenantPlan {
@@ -155,7 +161,7 @@ export function planTenancy(graph: TableGraph, givenRules: TenancyRules): Tenant
     } else if (whole(name)) role = 'whole';
     else if (excluded(name)) role = 'excluded';
     else role = 'left-out';
-    planned.push({ table, role, reason: reason.get(name) ?? roleReason(role, name, keys, included), edges });
+    planned.push({ table, role, reason: reason.get(name) ?? roleReason(role, name, keys, included), edges, cycleEdges: [] });
   }
   planned.sort(
     (a, b) =>
@@ -163,8 +169,9 @@ export function planTenancy(graph: TableGraph, givenRules: TenancyRules): Tenant
       (distance.get(a.table.name) ?? 0) - (distance.get(b.table.name) ?? 0) ||
       a.table.name.localeCompare(b.table.name),
   );
-  const plan: TenantPlan = { rules, graph, tables: planned, foreignKeys: keys.filter((fk) => included(fk.from) && included(fk.to)) };
-  refuseMultiTableCycles(plan);
+  const withCycles = markTenantCycles(planned);
+  const plan: TenantPlan = { rules, graph, tables: withCycles, foreignKeys: keys.filter((fk) => included(fk.from) && included(fk.to)) };
+  refuseSharedCycles(plan);
   return plan;
 }
 
@@ -229,28 +236,36 @@ function extraKey(graph: TableGraph, extra: ExtraForeignKey, index: number): For
   };
 }
 
+/** Marks, per tenant table, the edges that stay inside its strongly connected component (cycles below the root). */
+function markTenantCycles(planned: readonly PlannedTable[]): PlannedTable[] {
+  const tenants = planned.filter((t) => t.role === 'tenant');
+  const edges = new Map(tenants.map((t) => [t.table.name, t.edges.map((fk) => fk.to).filter((to) => tenants.some((m) => m.table.name === to))]));
+  const componentOf = new Map<string, number>();
+  stronglyConnected(edges).forEach((component, index) => component.forEach((name) => componentOf.set(name, index)));
+  return planned.map((t) => {
+    if (t.role !== 'tenant') return t;
+    const cycleEdges = t.edges.filter((fk) => componentOf.get(fk.to) === componentOf.get(t.table.name));
+    return cycleEdges.length === 0 ? t : { ...t, cycleEdges };
+  });
+}
+
 /**
- * Self-references are computed with a recursive query; a cycle through several tenant tables (or several
- * shared tables) is not supported yet and is refused with the tables named.
+ * Self-references of shared tables are followed by a recursive query; a cycle through several shared
+ * tables is not supported yet and is refused with the tables named.
  */
-function refuseMultiTableCycles(plan: TenantPlan): void {
-  for (const role of ['tenant', 'shared'] as const) {
-    const members = plan.tables.filter((t) => t.role === role);
-    const edges = new Map<string, string[]>();
-    for (const t of members) {
-      edges.set(
-        t.table.name,
-        t.edges.map((fk) => (role === 'tenant' ? fk.to : fk.from)).filter((other) => other !== t.table.name && members.some((m) => m.table.name === other)),
-      );
-    }
-    for (const component of stronglyConnected(edges)) {
-      if (component.length < 2) continue;
-      throw new FailsafeError(
-        'CONFIG',
-        `tables ${component.join(', ')} reference each other in a foreign-key cycle ${role === 'tenant' ? 'below the tenant root' : 'among shared tables'}; failsafe cannot subset such a cycle yet`,
-        { hint: `mark one of them "whole" or "exclude" under the source's tables:` },
-      );
-    }
+function refuseSharedCycles(plan: TenantPlan): void {
+  const members = plan.tables.filter((t) => t.role === 'shared');
+  const edges = new Map<string, string[]>();
+  for (const t of members) {
+    edges.set(t.table.name, t.edges.map((fk) => fk.from).filter((other) => other !== t.table.name && members.some((m) => m.table.name === other)));
+  }
+  for (const component of stronglyConnected(edges)) {
+    if (component.length < 2) continue;
+    throw new FailsafeError(
+      'CONFIG',
+      `tables ${component.join(', ')} reference each other in a foreign-key cycle among shared tables; failsafe cannot subset such a cycle yet`,
+      { hint: 'mark one of them "whole" or "exclude" under the source\'s tables:' },
+    );
   }
 }
 
