@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, cliJson, runCli, tempDir } from '../../../test/cli.js';
+import { cli, cliJson, runCli, tempDir, TEST_PASSWORD } from '../../../test/cli.js';
 import { trackLeaks } from '../../../test/leak-check.js';
 import { createPagilaDatabase } from '../../../test/pagila.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/postgres.js';
@@ -116,6 +116,14 @@ describe('database backup and restore (Pagila)', () => {
       await admin.query(`ALTER TABLE public.store OWNER TO postgres; DROP ROLE ${role}`);
       await admin.end();
     }
+  });
+
+  it('never writes the database or repository password to its logs', async () => {
+    const result = await runCli(['backup', '--repo', repo, '--postgres', source.url, '-vv'], { env });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain('"msg":"command finished"');
+    expect(result.stderr).not.toContain(source.settings.password!);
+    expect(result.stderr).not.toContain(TEST_PASSWORD);
   });
 
   it('writes nothing to the repository when the server is unreachable', async () => {

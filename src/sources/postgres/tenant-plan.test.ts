@@ -112,6 +112,14 @@ describe('tenant plan on Pagila (store = tenant)', () => {
       planTenancy(graph, { root: 'public.store', key: 'store_id', extraForeignKeys: [{ ...PAGILA_MANAGER_KEY, fromColumns: ['manager'] }] }),
     ).toThrow(/table public.store has no column "manager"/);
   });
+
+  it('refuses a root table without a primary key, and a whole table that references tenant rows', async () => {
+    const noKey = { ...graph, tables: new Map([...graph.tables].map(([name, table]) => [name, name === 'public.store' ? { ...table, key: [] } : table])) };
+    expect(() => planTenancy(noKey, STORE_RULES)).toThrow(/tenancy root public.store has no primary key/);
+    expect(() => planTenancy(graph, { ...STORE_RULES, tables: { 'public.rental': 'whole' } })).toThrow(
+      /table public.rental is copied whole but references the tenant table public\.\w+/,
+    );
+  });
 });
 
 /** Every foreign key between copied tables: no child row of the subset points outside the parent's subset. */
