@@ -43,7 +43,7 @@ describe('failsafe plan (Pagila, store as the tenant)', () => {
     const out = await cli(['plan', '--tenant', 'downtown', '--count'], { cwd: work.path, env: db.env });
     expect(out).toMatch(/^tenant 2: public\.store where store_id = 2/);
     expect(out).toMatch(/public\.rental\s+tenant\s+30\s+/);
-    expect(out).toMatch(/public\.film_actor\s+whole\s+\d+\s+all rows/);
+    expect(out).toMatch(/public\.film_actor\s+whole\s+\d+\s+rule: whole\n\s+where all rows/);
     expect(out).toMatch(/public\.category \(left-out\): references only|public\.category \(left-out\): no foreign-key path/);
   });
 

@@ -51,19 +51,18 @@ function printReport(ctx: CommandContext, report: PlanReport, counted: boolean):
   ctx.output.line(`tenant ${report.tenant}: ${report.root} where ${report.key} = ${report.tenant}`);
   ctx.output.line();
   const copied = report.tables.filter((t) => t.sql !== undefined);
-  ctx.output.table(
-    [
-      ['table', 'role', counted ? 'rows' : 'table rows (est.)', 'selection', 'why'],
-      ...copied.map((t) => [
-        t.table,
-        t.role,
-        counted ? String(t.rows) : t.tableRows < 0 ? '?' : String(Math.round(t.tableRows)),
-        t.predicate,
-        t.reason,
-      ]),
-    ],
-    [2],
-  );
+  // One line per table (name, role, rows, why) and its selection indented under it: selections can be
+  // long, and a column of them would push everything else off the screen.
+  const rowsOf = (t: PlanReport['tables'][number]): string => (counted ? String(t.rows) : t.tableRows < 0 ? '?' : `~${Math.round(t.tableRows)}`);
+  const width = (values: readonly string[]): number => Math.max(...values.map((v) => v.length));
+  const nameWidth = width(['table', ...copied.map((t) => t.table)]);
+  const roleWidth = width(['role', ...copied.map((t) => t.role)]);
+  const rowsWidth = width([counted ? 'rows' : 'table rows', ...copied.map(rowsOf)]);
+  ctx.output.line(`${'table'.padEnd(nameWidth)}  ${'role'.padEnd(roleWidth)}  ${(counted ? 'rows' : 'table rows').padStart(rowsWidth)}  why`);
+  for (const t of copied) {
+    ctx.output.line(`${t.table.padEnd(nameWidth)}  ${t.role.padEnd(roleWidth)}  ${rowsOf(t).padStart(rowsWidth)}  ${t.reason}`);
+    ctx.output.line(`${' '.repeat(nameWidth + 2)}where ${t.predicate}`);
+  }
   const skipped = report.tables.filter((t) => t.sql === undefined);
   if (skipped.length > 0) {
     ctx.output.line();
