@@ -118,6 +118,32 @@ describe('database backup and restore (Pagila)', () => {
     }
   });
 
+  it('copies the rows the closure adds: a parent without a tenant, and a child reached through a self-reference', async () => {
+    const db = await createTestDatabase('closure_src');
+    targets.push(db);
+    const session = await db.connect();
+    try {
+      await session.query(`
+        CREATE TABLE public.tenant (id int PRIMARY KEY);
+        CREATE TABLE public.item (id int PRIMARY KEY, tenant_id int REFERENCES public.tenant, parent_id int REFERENCES public.item);
+        INSERT INTO public.tenant VALUES (1), (2);
+        INSERT INTO public.item VALUES (2, NULL, NULL), (1, 1, 2), (3, NULL, 1), (4, 2, NULL), (5, NULL, NULL);`);
+    } finally {
+      await session.end();
+    }
+    await cli(['backup', '--repo', repo, '--postgres', db.url, '--tenant-root', 'public.tenant', '--tenant', '1', '--tag', 'closure'], { env });
+    const target = await emptyTarget();
+    expect(await cli(['restore', 'latest', '--tag', 'closure', '--repo', repo, '--postgres', target.url], { env })).toMatch(/verified: /);
+    const restored = await target.connect();
+    try {
+      const { rows } = await restored.query<{ id: number }>('SELECT id FROM public.item ORDER BY id');
+      // 1 is the tenant's, 2 its parent (no tenant), 3 a child of 1; 4 is tenant 2's, 5 nobody's.
+      expect(rows.map((row) => row.id)).toEqual([1, 2, 3]);
+    } finally {
+      await restored.end();
+    }
+  });
+
   it('never writes the database or repository password to its logs', async () => {
     const result = await runCli(['backup', '--repo', repo, '--postgres', source.url, '-vv'], { env });
     expect(result.code, result.stderr).toBe(0);

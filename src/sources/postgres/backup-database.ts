@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
 import { FailsafeError, withContext } from '../../core/errors.js';
 import { progressOf, type ProgressListener } from '../../core/progress.js';
-import { quoteIdent, quoteQualified, readTableGraph, type Table } from '../../postgres/catalog.js';
+import { quoteIdent, quoteQualified, readTableGraph, type Table, type TableGraph } from '../../postgres/catalog.js';
 import { connect, describeConnection, type ConnectionSettings, type PgSession } from '../../postgres/connection.js';
 import { captureSchema, describeStatement, type CapturedSchema } from '../../postgres/schema/capture-schema.js';
 import { APPLY_SETTINGS } from '../../postgres/schema/session-settings.js';
@@ -18,7 +18,7 @@ import type { Repository } from '../../repository/repository.js';
 import type { Snapshot } from '../../repository/snapshot.js';
 import { commitSnapshot, resolveParent } from '../snapshot-session.js';
 import { once, type SnapshotPart } from '../snapshot-part.js';
-import { SnapshotTreeBuilder } from '../snapshot-tree.js';
+import { SnapshotTreeBuilder, type VirtualFile } from '../snapshot-tree.js';
 import {
   DATABASE_MANIFEST_VERSION,
   STABLE_OUTPUT_SETTINGS,
@@ -29,8 +29,8 @@ import {
   type ManifestTable,
 } from './database-manifest.js';
 import { copyColumns, orderBy, SubsetSql, type CrossTenantPolicy, type ExtraRows } from './subset-sql.js';
-import { assertTenantExists, closeSubset, type CrossTenantRow } from './tenant-closure.js';
-import { planTenancy, type TenancyRules } from './tenant-plan.js';
+import { assertTenantExists, closeSubset, type Closure, type CrossTenantRow } from './tenant-closure.js';
+import { planTenancy, type TenancyRules, type TenantPlan } from './tenant-plan.js';
 
 export interface BackupDatabaseOptions {
   readonly settings: ConnectionSettings;
@@ -98,10 +98,13 @@ export async function backupDatabase(repo: Repository, options: BackupDatabaseOp
     );
     const exported = rows[0]!;
     const graph = await readTableGraph(coordinator);
-    const { tables: tableJobs, skipped, tenant } = await planJobs(coordinator, graph, options);
-    const schema = await captureSchema(coordinator, { owners: options.owners ?? false });
+    const plan = await planTenantBackup(coordinator, graph, options);
+    // The closure usually finds nothing to add: the tables are copied from the plain plan while the
+    // coordinator computes it (and then captures the schema), and copied again only if it found rows.
+    const speculative = tableJobs(graph, plan, undefined, options);
+    const tableCount = speculative.tables.length;
 
-    for (let i = 0; i < Math.min(jobs, tableJobs.length); i++) {
+    for (let i = 0; i < Math.min(jobs, tableCount); i++) {
       const worker = await connect(options.settings);
       workers.push(worker);
       await worker.query(
@@ -116,7 +119,7 @@ export async function backupDatabase(repo: Repository, options: BackupDatabaseOp
       const parent = await resolveParent(repo, 'auto', {
         hosts: [host],
         paths,
-        ...(tenant ? { tenants: [tenant.id] } : {}),
+        ...(options.tenant !== undefined ? { tenants: [options.tenant] } : {}),
       });
       const writer = repo.newBlobWriter();
       const chunker = repo.newParallelChunker(1);
@@ -128,11 +131,13 @@ export async function backupDatabase(repo: Repository, options: BackupDatabaseOp
       let bytesDone = 0;
       let tablesDone = 0;
       const report = (current?: string): void =>
-        options.onProgress?.({ ...progressOf('backup', 'tables', tablesDone, tableJobs.length, bytesDone), ...(current ? { current } : {}) });
+        options.onProgress?.({ ...progressOf('backup', 'tables', tablesDone, tableCount, bytesDone), ...(current ? { current } : {}) });
 
-      const manifestTables: ManifestTable[] = [];
-      try {
-        const queue = [...tableJobs].sort((a, b) => b.table.estimatedRows - a.table.estimatedRows || a.table.name.localeCompare(b.table.name));
+      /** Copies every table of `jobs` on the workers; returns the manifest entries and the files. */
+      const copyAll = async (jobs: readonly TableJob[]): Promise<{ entries: ManifestTable[]; files: Map<string, VirtualFile> }> => {
+        const entries: ManifestTable[] = [];
+        const files = new Map<string, VirtualFile>();
+        const queue = [...jobs].sort((a, b) => b.table.estimatedRows - a.table.estimatedRows || a.table.name.localeCompare(b.table.name));
         await Promise.all(
           workers.map(async (worker) => {
             for (let job = queue.shift(); job; job = queue.shift()) {
@@ -146,16 +151,42 @@ export async function backupDatabase(repo: Repository, options: BackupDatabaseOp
                     report(job!.table.name);
                   },
                 });
-                tree.addFile(`${options.sourceName}/${file}`, saved);
+                files.set(file, saved);
               }).catch((err: unknown) => {
                 throw withContext(`back up table ${job!.table.name}`, err);
               });
-              manifestTables.push(entry);
+              entries.push(entry);
               tablesDone++;
               report();
             }
           }),
         );
+        return { entries, files };
+      };
+
+      let result: { entries: ManifestTable[]; files: Map<string, VirtualFile> };
+      let jobsDone: PlannedJobs;
+      let schema: CapturedSchema;
+      try {
+        const coordinatorWork = (async () => {
+          const closure = plan ? await closePlan(coordinator, plan, options) : undefined;
+          return { closure, schema: await captureSchema(coordinator, { owners: options.owners ?? false }) };
+        })();
+        // Both run to the end before either's failure is reported, so no session is left mid-COPY.
+        const [copied, coordinated] = await Promise.allSettled([copyAll(speculative.tables), coordinatorWork]);
+        if (coordinated.status === 'rejected') throw coordinated.reason;
+        if (copied.status === 'rejected') throw copied.reason;
+        schema = coordinated.value.schema;
+        const closure = coordinated.value.closure;
+        if (closure && !closure.empty) {
+          jobsDone = tableJobs(graph, plan, closure, options);
+          tablesDone = 0;
+          result = await copyAll(jobsDone.tables);
+        } else {
+          jobsDone = closure ? tableJobs(graph, plan, closure, options) : speculative;
+          result = copied.value;
+        }
+        for (const [file, saved] of result.files) tree.addFile(`${options.sourceName}/${file}`, saved);
         for (const part of options.parts ?? []) {
           report(part.name);
           await part
@@ -168,7 +199,8 @@ export async function backupDatabase(repo: Repository, options: BackupDatabaseOp
         await chunker.close();
       }
 
-      manifestTables.sort((a, b) => a.name.localeCompare(b.name));
+      const manifestTables = result.entries.sort((a, b) => a.name.localeCompare(b.name));
+      const { skipped, tenant } = jobsDone;
       const manifest: DatabaseManifest = {
         format: 'failsafe-postgres',
         version: DATABASE_MANIFEST_VERSION,
@@ -208,12 +240,40 @@ export async function backupDatabase(repo: Repository, options: BackupDatabaseOp
   }
 }
 
-async function planJobs(
-  session: PgSession,
-  graph: Awaited<ReturnType<typeof readTableGraph>>,
-  options: BackupDatabaseOptions,
-): Promise<{ tables: TableJob[]; skipped: DatabaseManifest['skipped']; tenant: DatabaseManifest['tenant'] }> {
-  if (options.tenant === undefined) {
+interface PlannedJobs {
+  readonly tables: readonly TableJob[];
+  readonly skipped: DatabaseManifest['skipped'];
+  readonly tenant: DatabaseManifest['tenant'];
+}
+
+interface ClosedPlan {
+  readonly closure: Closure;
+  readonly policy: CrossTenantPolicy;
+  /** True when the closure adds nothing to the plain plan: no rows through cycles, none pulled up, none kept out. */
+  readonly empty: boolean;
+}
+
+/** The tenant plan (undefined for a whole-database backup), after checking the tenant exists. */
+async function planTenantBackup(session: PgSession, graph: TableGraph, options: BackupDatabaseOptions): Promise<TenantPlan | undefined> {
+  if (options.tenant === undefined) return undefined;
+  if (!options.tenancy) throw new FailsafeError('USAGE', 'a tenant backup needs tenancy rules (tenancy: in the source, or --tenant-root)');
+  const plan = planTenancy(graph, options.tenancy);
+  await assertTenantExists(session, plan, options.tenant);
+  return plan;
+}
+
+/** Runs the closure; a cross-tenant reference under the `fail` policy stops the backup here. */
+async function closePlan(session: PgSession, plan: TenantPlan, options: BackupDatabaseOptions): Promise<ClosedPlan> {
+  const policy = options.onCrossTenant ?? 'fail';
+  const closure = await closeSubset(session, plan, options.tenant!, policy);
+  if (policy === 'fail' && closure.crossTenant.length > 0) throw new CrossTenantError(options.tenant!, closure.crossTenant);
+  const empty = [closure.down, closure.extras, closure.blocked, closure.skipped].every((rows) => count(rows) === 0);
+  return { closure, policy, empty };
+}
+
+/** What to copy: every table whole, or the tenant plan's selections with what the closure found. */
+function tableJobs(graph: TableGraph, plan: TenantPlan | undefined, closed: ClosedPlan | undefined, options: BackupDatabaseOptions): PlannedJobs {
+  if (!plan) {
     const tables = [...graph.tables.values()].map((table) => ({
       table,
       role: 'whole',
@@ -221,18 +281,13 @@ async function planJobs(
     }));
     return { tables, skipped: [], tenant: null };
   }
-  if (!options.tenancy) throw new FailsafeError('USAGE', 'a tenant backup needs tenancy rules (tenancy: in the source, or --tenant-root)');
-  const plan = planTenancy(graph, options.tenancy);
-  await assertTenantExists(session, plan, options.tenant);
-  const policy = options.onCrossTenant ?? 'fail';
-  const closure = await closeSubset(session, plan, options.tenant, policy);
-  if (policy === 'fail' && closure.crossTenant.length > 0) throw new CrossTenantError(options.tenant, closure.crossTenant);
-  const count = (rows: ExtraRows): number => [...rows.values()].reduce((n, list) => n + list.length, 0);
+  const policy = closed?.policy ?? 'fail';
+  const closure = closed?.closure;
   const sql = new SubsetSql(
     plan,
-    options.tenant,
-    closure,
-    policy === 'fail' ? undefined : { policy, blocked: closure.blocked, skipped: closure.skipped },
+    options.tenant!,
+    closure ?? {},
+    closure && policy !== 'fail' ? { policy, blocked: closure.blocked, skipped: closure.skipped } : undefined,
   );
   const tables: TableJob[] = [];
   const skipped: DatabaseManifest['skipped'] = [];
@@ -241,8 +296,13 @@ async function planJobs(
     if (select) tables.push({ table: planned.table, role: planned.role, select });
     else skipped.push({ name: planned.table.name, role: planned.role, reason: planned.reason });
   }
-  const crossTenant = policy === 'fail' ? {} : { onCrossTenant: policy, otherTenantsRows: count(closure.blocked), skippedRows: count(closure.skipped) };
-  return { tables, skipped, tenant: { id: options.tenant, root: plan.rules.root, key: plan.rules.key, ...crossTenant } };
+  const crossTenant =
+    closure && policy !== 'fail' ? { onCrossTenant: policy, otherTenantsRows: count(closure.blocked), skippedRows: count(closure.skipped) } : {};
+  return { tables, skipped, tenant: { id: options.tenant!, root: plan.rules.root, key: plan.rules.key, ...crossTenant } };
+}
+
+function count(rows: ExtraRows): number {
+  return [...rows.values()].reduce((n, list) => n + list.length, 0);
 }
 
 /** Streams one table's COPY text through `store`, counting rows and hashing the bytes on the way. */
