@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { FailsafeError, withContext } from '../../core/errors.js';
+import { Semaphore } from '../../core/semaphore.js';
 import { readContent, saveContent } from '../../repository/content.js';
 import type { Repository } from '../../repository/repository.js';
 import type { Snapshot } from '../../repository/snapshot.js';
@@ -11,6 +12,9 @@ import type { TreeNode } from '../../repository/tree.js';
 import { walkTree } from '../../repository/tree-walk.js';
 import { once, type SnapshotPart, type SnapshotPartContext } from '../snapshot-part.js';
 import { assertSafeObjectKey, type ObjectStore } from './object-store.js';
+
+/** Objects read at once. */
+const OBJECTS_AT_ONCE = 8;
 
 const manifestSchema = z.object({
   format: z.literal('failsafe-objects'),
@@ -40,24 +44,40 @@ export function objectsPart(store: ObjectStore, name: string, prefix: string): S
     name,
     async write(context: SnapshotPartContext): Promise<void> {
       const manifest: ObjectsManifest = { format: 'failsafe-objects', version: 1, location: store.location, prefix, objects: [] };
+      // Objects are read OBJECTS_AT_ONCE at a time: an object store answers each read after a round trip.
+      const slots = new Semaphore(OBJECTS_AT_ONCE);
+      const reads: Promise<void>[] = [];
+      let failure: unknown;
       for await (const entry of store.list(prefix)) {
         context.signal?.throwIfAborted();
+        if (failure !== undefined) break;
         try {
           assertSafeObjectKey(entry.key);
         } catch (err) {
           throw withContext(`objects ${store.location}`, err);
         }
-        const { meta, body } = await store.read(entry.key);
-        const saved = await saveContent(context.repo, context.writer, body, { chunker: context.chunker, onBytes: (n) => context.onBytes(n) });
-        context.tree.addFile(`${name}/objects/${entry.key}`, saved);
-        manifest.objects.push({
-          key: entry.key,
-          size: saved.size,
-          modified: entry.modified.toISOString(),
-          ...(meta.contentType ? { contentType: meta.contentType } : {}),
-          metadata: { ...meta.metadata },
-        });
+        const release = await slots.acquire();
+        const read = (async () => {
+          const { meta, body } = await store.read(entry.key);
+          const saved = await saveContent(context.repo, context.writer, body, { chunker: context.chunker, onBytes: (n) => context.onBytes(n) });
+          context.tree.addFile(`${name}/objects/${entry.key}`, saved);
+          manifest.objects.push({
+            key: entry.key,
+            size: saved.size,
+            modified: entry.modified.toISOString(),
+            ...(meta.contentType ? { contentType: meta.contentType } : {}),
+            metadata: { ...meta.metadata },
+          });
+        })()
+          .catch((err: unknown) => {
+            failure ??= withContext(`object ${entry.key}`, err);
+          })
+          .finally(release);
+        reads.push(read);
       }
+      await Promise.all(reads);
+      if (failure !== undefined) throw failure;
+      manifest.objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
       const bytes = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
       context.tree.addFile(`${name}/manifest.json`, await saveContent(context.repo, context.writer, once(bytes)));
     },
