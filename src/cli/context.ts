@@ -72,10 +72,7 @@ export class CommandContext {
         hint: 'pass --repo PATH|s3://bucket/prefix, set FAILSAFE_REPOSITORY, or define repositories in failsafe.yaml',
       });
     }
-    const settings = config.repositories[given];
-    if (settings) return { url: settings.url, name: given, settings };
-    const byUrl = Object.entries(config.repositories).find(([, repository]) => repository.url === given);
-    return { url: given, name: byUrl?.[0], settings: byUrl?.[1] };
+    return targetFor(given, config);
   }
 
   /** Opens the storage of a repository target; closed when the command ends. */
@@ -104,18 +101,25 @@ export class CommandContext {
    */
   async password(target: RepositoryTarget): Promise<string> {
     if (this.options.passwordFile) return readSecretFile(this.options.passwordFile, '--password-file');
-    const settings = target.settings;
-    if (settings?.passwordFile) return readSecretFile(settings.passwordFile, `password-file of repository ${target.name}`);
-    if (settings?.passwordEnv) {
-      const value = this.env[settings.passwordEnv];
-      if (value) return value;
-      throw new FailsafeError('USAGE', `environment variable ${settings.passwordEnv} (password-env of repository ${target.name}) is not set`);
-    }
+    const configured = target.settings ? await this.configuredSecret(target.settings, `repository ${target.name}`) : undefined;
+    if (configured !== undefined) return configured;
     if (this.env.FAILSAFE_PASSWORD_FILE) return readSecretFile(this.env.FAILSAFE_PASSWORD_FILE, 'FAILSAFE_PASSWORD_FILE');
     if (this.env.FAILSAFE_PASSWORD) return this.env.FAILSAFE_PASSWORD;
     throw new FailsafeError('USAGE', 'no password given', {
       hint: 'set FAILSAFE_PASSWORD or FAILSAFE_PASSWORD_FILE, or pass --password-file; passwords are never taken from the command line',
     });
+  }
+
+  /**
+   * A secret a config entry names with `password-file` or `password-env`; undefined when it names
+   * neither. `owner` says whose it is in messages (`source app-db`).
+   */
+  async configuredSecret(settings: { readonly passwordFile: string | undefined; readonly passwordEnv: string | undefined }, owner: string): Promise<string | undefined> {
+    if (settings.passwordFile) return readSecretFile(settings.passwordFile, `password-file of ${owner}`);
+    if (!settings.passwordEnv) return undefined;
+    const value = this.env[settings.passwordEnv];
+    if (value) return value;
+    throw new FailsafeError('USAGE', `environment variable ${settings.passwordEnv} (password-env of ${owner}) is not set`);
   }
 
   /** The second password of `key add` / `key passwd`: `--new-password-file`, `FAILSAFE_NEW_PASSWORD_FILE`, `FAILSAFE_NEW_PASSWORD`. */
@@ -131,10 +135,7 @@ export class CommandContext {
   /** Opens the repository the options and config point at. */
   async openRepository(name?: string): Promise<Repository> {
     const target = await this.repositoryTarget(name);
-    const password = await this.password(target);
-    const repo = await Repository.open(await this.openStorage(target), password, { lockTiming: lockTimingFromEnv(this.env) });
-    this.logger.info({ repository: repo.storage.location, id: repo.config.id, key: repo.keyId.slice(0, 8) }, 'repository opened');
-    return repo;
+    return this.#open(target, await this.password(target));
   }
 
   /**
@@ -143,22 +144,17 @@ export class CommandContext {
    * repository, so one run over several tenants cannot mix their data.
    */
   async openTenantRepository(tenantName: string, tenant: TenantConfig): Promise<Repository> {
-    const config = await this.config();
-    let target: RepositoryTarget;
-    if (tenant.repository === undefined) target = await this.repositoryTarget();
-    else {
-      const settings = config.repositories[tenant.repository];
-      target = settings ? { url: settings.url, name: tenant.repository, settings } : { url: tenant.repository, name: undefined, settings: undefined };
-    }
-    let password: string;
-    if (tenant.passwordFile) password = await readSecretFile(tenant.passwordFile, `password-file of tenant ${tenantName}`);
-    else if (tenant.passwordEnv) {
-      const value = this.env[tenant.passwordEnv];
-      if (!value) throw new FailsafeError('USAGE', `environment variable ${tenant.passwordEnv} (password-env of tenant ${tenantName}) is not set`);
-      password = value;
-    } else password = await this.password(target);
+    const target = tenant.repository === undefined ? await this.repositoryTarget() : targetFor(tenant.repository, await this.config());
+    const password = (await this.configuredSecret(tenant, `tenant ${tenantName}`)) ?? (await this.password(target));
+    return this.#open(target, password, tenantName);
+  }
+
+  async #open(target: RepositoryTarget, password: string, tenant?: string): Promise<Repository> {
     const repo = await Repository.open(await this.openStorage(target), password, { lockTiming: lockTimingFromEnv(this.env) });
-    this.logger.info({ repository: repo.storage.location, tenant: tenantName, key: repo.keyId.slice(0, 8) }, 'tenant repository opened');
+    this.logger.info(
+      { repository: repo.storage.location, id: repo.config.id, key: repo.keyId.slice(0, 8), ...(tenant ? { tenant } : {}) },
+      tenant ? 'tenant repository opened' : 'repository opened',
+    );
     return repo;
   }
 
@@ -199,6 +195,14 @@ function lockTimingFromEnv(env: NodeJS.ProcessEnv): LockTiming | undefined {
   const stale = Number(env.FAILSAFE_LOCK_STALE_SECONDS);
   if (!(refresh > 0) && !(stale > 0)) return undefined;
   return { refreshMs: (refresh > 0 ? refresh : 300) * 1000, staleMs: (stale > 0 ? stale : 1800) * 1000 };
+}
+
+/** A repository named in the config, one whose URL the config holds, or a bare location. */
+function targetFor(given: string, config: Config): RepositoryTarget {
+  const settings = config.repositories[given];
+  if (settings) return { url: settings.url, name: given, settings };
+  const byUrl = Object.entries(config.repositories).find(([, repository]) => repository.url === given);
+  return { url: given, name: byUrl?.[0], settings: byUrl?.[1] };
 }
 
 function s3Settings(s3: NonNullable<ConfiguredRepository['s3']>): S3Settings {

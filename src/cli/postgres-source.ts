@@ -8,7 +8,7 @@ import { FailsafeError } from '../core/errors.js';
 import type { PostgresSourceConfig } from '../config/schema.js';
 import { parsePostgresUrl, urlHasPassword, type ConnectionSettings } from '../postgres/connection.js';
 import type { TenancyRules } from '../sources/postgres/tenant-plan.js';
-import { readSecretFile, type CommandContext } from './context.js';
+import type { CommandContext } from './context.js';
 
 export interface PostgresSourceOptions {
   readonly source?: string;
@@ -63,7 +63,7 @@ export async function resolvePostgresSource(ctx: CommandContext, options: Postgr
   }
   const [name, source] = entry!;
   const settings = parsePostgresUrl(source.url);
-  const password = await sourcePassword(ctx, name, source);
+  const password = await ctx.configuredSecret(source, `source ${name}`);
   const tenancy = source.tenancy
     ? { root: source.tenancy.root, key: source.tenancy.key, tables: source.tables, extraForeignKeys: source.extraForeignKeys }
     : undefined;
@@ -74,14 +74,4 @@ export async function resolvePostgresSource(ctx: CommandContext, options: Postgr
 export async function resolveTenantId(ctx: CommandContext, tenant: string): Promise<string> {
   const config = await ctx.config();
   return config.tenants[tenant]?.id ?? tenant;
-}
-
-async function sourcePassword(ctx: CommandContext, name: string, source: PostgresSourceConfig): Promise<string | undefined> {
-  if (source.passwordFile) return readSecretFile(source.passwordFile, `password-file of source ${name}`);
-  if (source.passwordEnv) {
-    const value = ctx.env[source.passwordEnv];
-    if (value) return value;
-    throw new FailsafeError('USAGE', `environment variable ${source.passwordEnv} (password-env of source ${name}) is not set`);
-  }
-  return undefined;
 }
