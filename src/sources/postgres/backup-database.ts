@@ -28,7 +28,8 @@ import {
   type DatabaseManifest,
   type ManifestTable,
 } from './database-manifest.js';
-import { copyColumns, orderBy, SubsetSql, type CrossTenantPolicy, type ExtraRows } from './subset-sql.js';
+import { fetchDownSets } from './down-sets.js';
+import { copyColumns, orderBy, SubsetSql, type CrossTenantPolicy, type DownSets, type ExtraRows } from './subset-sql.js';
 import { assertTenantExists, closeSubset, type Closure, type CrossTenantRow } from './tenant-closure.js';
 import { planTenancy, type TenancyRules, type TenantPlan } from './tenant-plan.js';
 
@@ -99,9 +100,10 @@ export async function backupDatabase(repo: Repository, options: BackupDatabaseOp
     const exported = rows[0]!;
     const graph = await readTableGraph(coordinator);
     const plan = await planTenantBackup(coordinator, graph, options);
+    const plainDownSets = plan ? await fetchDownSets(coordinator, plan, options.tenant!) : undefined;
     // The closure usually finds nothing to add: the tables are copied from the plain plan while the
     // coordinator computes it (and then captures the schema), and copied again only if it found rows.
-    const speculative = tableJobs(graph, plan, undefined, options);
+    const speculative = tableJobs(graph, plan, options, undefined, plainDownSets);
     const tableCount = speculative.tables.length;
 
     for (let i = 0; i < Math.min(jobs, tableCount); i++) {
@@ -169,7 +171,7 @@ export async function backupDatabase(repo: Repository, options: BackupDatabaseOp
       let schema: CapturedSchema;
       try {
         const coordinatorWork = (async () => {
-          const closure = plan ? await closePlan(coordinator, plan, options) : undefined;
+          const closure = plan ? await closePlan(coordinator, plan, plainDownSets, options) : undefined;
           return { closure, schema: await captureSchema(coordinator, { owners: options.owners ?? false }) };
         })();
         // Both run to the end before either's failure is reported, so no session is left mid-COPY.
@@ -179,11 +181,11 @@ export async function backupDatabase(repo: Repository, options: BackupDatabaseOp
         schema = coordinated.value.schema;
         const closure = coordinated.value.closure;
         if (closure && !closure.empty) {
-          jobsDone = tableJobs(graph, plan, closure, options);
+          jobsDone = tableJobs(graph, plan, options, closure);
           tablesDone = 0;
           result = await copyAll(jobsDone.tables);
         } else {
-          jobsDone = closure ? tableJobs(graph, plan, closure, options) : speculative;
+          jobsDone = closure ? tableJobs(graph, plan, options, closure) : speculative;
           result = copied.value;
         }
         for (const [file, saved] of result.files) tree.addFile(`${options.sourceName}/${file}`, saved);
@@ -263,16 +265,19 @@ async function planTenantBackup(session: PgSession, graph: TableGraph, options: 
 }
 
 /** Runs the closure; a cross-tenant reference under the `fail` policy stops the backup here. */
-async function closePlan(session: PgSession, plan: TenantPlan, options: BackupDatabaseOptions): Promise<ClosedPlan> {
+async function closePlan(session: PgSession, plan: TenantPlan, downSets: DownSets | undefined, options: BackupDatabaseOptions): Promise<ClosedPlan> {
   const policy = options.onCrossTenant ?? 'fail';
-  const closure = await closeSubset(session, plan, options.tenant!, policy);
+  const closure = await closeSubset(session, plan, options.tenant!, { policy, ...(downSets ? { downSets } : {}) });
   if (policy === 'fail' && closure.crossTenant.length > 0) throw new CrossTenantError(options.tenant!, closure.crossTenant);
   const empty = [closure.down, closure.extras, closure.blocked, closure.skipped].every((rows) => count(rows) === 0);
   return { closure, policy, empty };
 }
 
-/** What to copy: every table whole, or the tenant plan's selections with what the closure found. */
-function tableJobs(graph: TableGraph, plan: TenantPlan | undefined, closed: ClosedPlan | undefined, options: BackupDatabaseOptions): PlannedJobs {
+/**
+ * What to copy: every table whole, or the tenant plan's selections with what the closure found (before
+ * it is known: the plain plan, from its down sets).
+ */
+function tableJobs(graph: TableGraph, plan: TenantPlan | undefined, options: BackupDatabaseOptions, closed?: ClosedPlan, plainDownSets?: DownSets): PlannedJobs {
   if (!plan) {
     const tables = [...graph.tables.values()].map((table) => ({
       table,
@@ -286,7 +291,7 @@ function tableJobs(graph: TableGraph, plan: TenantPlan | undefined, closed: Clos
   const sql = new SubsetSql(
     plan,
     options.tenant!,
-    closure ?? {},
+    closure ?? (plainDownSets ? { downSets: plainDownSets } : {}),
     closure && policy !== 'fail' ? { policy, blocked: closure.blocked, skipped: closure.skipped } : undefined,
   );
   const tables: TableJob[] = [];

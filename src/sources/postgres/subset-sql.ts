@@ -23,7 +23,28 @@ export interface SubsetAdditions {
   readonly down: ExtraRows;
   /** Rows pulled up beyond the down sets. */
   readonly extras: ExtraRows;
+  /**
+   * Down sets already read from the snapshot for these additions (see {@link DownSet}); tables
+   * without one are selected by their chain of semi-joins.
+   */
+  readonly downSets?: DownSets;
 }
+
+/**
+ * A table's down set read from the snapshot: its rows' CTE columns (identity and foreign-key columns)
+ * as PostgreSQL array literals, in PostgreSQL's own text. Given back to later queries as
+ * `unnest(...)`, whose row count PostgreSQL knows exactly, so their semi-joins walk the indexes; a
+ * chain of CTEs gets estimates that grow with every UNION down the chain, and on those PostgreSQL
+ * hashes whole tables.
+ */
+export interface DownSet {
+  readonly rows: number;
+  /** One array literal per column, in {@link downSetColumns} order. */
+  readonly arrays: readonly string[];
+}
+
+/** Down sets by table name. */
+export type DownSets = ReadonlyMap<string, DownSet>;
 
 const NO_EXTRAS: ExtraRows = new Map();
 
@@ -55,6 +76,23 @@ export function identityColumns(table: Table): readonly { readonly name: string;
   ];
 }
 
+/**
+ * The columns a table's CTEs and {@link DownSet} carry: its identity plus every column a foreign key of
+ * the plan uses on it.
+ */
+export function downSetColumns(plan: TenantPlan, tableName: string): readonly { readonly name: string; readonly type: string }[] {
+  const table = plan.graph.tables.get(tableName)!;
+  const columns = new Map(identityColumns(table).map((c) => [c.name, c.type]));
+  const add = (names: readonly string[]): void => {
+    for (const name of names) if (!columns.has(name)) columns.set(name, table.columns.find((c) => c.name === name)!.type);
+  };
+  for (const fk of plan.foreignKeys) {
+    if (fk.from === table.name) add(fk.fromColumns);
+    if (fk.to === table.name) add(fk.toColumns);
+  }
+  return [...columns].map(([name, type]) => ({ name, type }));
+}
+
 /** The columns COPY writes and reads: all but generated ones. */
 export function copyColumns(table: Table): readonly string[] {
   return table.columns.filter((column) => !column.generated).map((column) => column.name);
@@ -77,6 +115,7 @@ export class SubsetSql {
   readonly #tenant: string;
   readonly #extras: ExtraRows;
   readonly #downExtras: ExtraRows;
+  readonly #downSets: DownSets;
   readonly #exclusions: Exclusions | undefined;
   readonly #byName: ReadonlyMap<string, PlannedTable>;
 
@@ -85,6 +124,7 @@ export class SubsetSql {
     this.#tenant = tenant;
     this.#extras = additions.extras ?? NO_EXTRAS;
     this.#downExtras = additions.down ?? NO_EXTRAS;
+    this.#downSets = additions.downSets ?? new Map();
     this.#exclusions = exclusions;
     this.#byName = new Map(plan.tables.map((t) => [t.table.name, t]));
   }
@@ -235,6 +275,12 @@ export class SubsetSql {
     const name = `d${this.#index(planned)}`;
     if (ctes.has(name)) return this.#withoutSkipped(planned, name, ctes);
     const table = planned.table;
+    const fetched = this.#downSets.get(table.name);
+    if (fetched) {
+      // Read with these exclusions already applied.
+      ctes.set(name, { name, sql: this.#unnest(table, fetched) });
+      return name;
+    }
     const select = `SELECT ${this.#cteColumns(table, 't')} FROM ${quoteQualified(table.name)} t`;
     if (planned.role === 'root') {
       const key = table.columns.find((c) => c.name === this.#plan.rules.key)!;
@@ -298,14 +344,32 @@ export class SubsetSql {
     return `${RECURSIVE_MARK}${base} UNION SELECT ${this.#cteColumns(table, 't')} FROM ${quoteQualified(table.name)} t JOIN ${name} r ON ${on}`;
   }
 
-  /** Identity plus every column a foreign key of the plan uses on this table. */
+  /**
+   * A query reading the table's down set as a {@link DownSet} (`rows`, `a0`, `a1`, ... in
+   * {@link downSetColumns} order), stopping after `limit + 1` rows: a larger set is left to the
+   * semi-join chain. Undefined when a column is an array, which one array literal cannot carry.
+   */
+  downSetQuery(tableName: string, limit: number): string | undefined {
+    const planned = this.#planned(tableName);
+    const columns = downSetColumns(this.#plan, tableName);
+    if (columns.some((c) => c.type.endsWith(']'))) return undefined;
+    const ctes = new Map<string, Cte>();
+    const down = this.#down(planned, ctes);
+    const arrays = columns.map((c, i) => `coalesce(array_agg(d.${quoteIdent(c.name)})::text, '{}') AS a${i}`);
+    return `${withClause(ctes)}SELECT count(*)::int AS rows, ${arrays.join(', ')} FROM (SELECT * FROM ${down} LIMIT ${limit + 1}) d`;
+  }
+
   #cteColumns(table: Table, alias: string): string {
-    const names = new Set(identityColumns(table).map((c) => c.name));
-    for (const fk of this.#plan.foreignKeys) {
-      if (fk.from === table.name) for (const c of fk.fromColumns) names.add(c);
-      if (fk.to === table.name) for (const c of fk.toColumns) names.add(c);
-    }
-    return [...names].map((c) => `${alias}.${quoteIdent(c)}`).join(', ');
+    return downSetColumns(this.#plan, table.name)
+      .map((c) => `${alias}.${quoteIdent(c.name)}`)
+      .join(', ');
+  }
+
+  /** A fetched down set as rows again. */
+  #unnest(table: Table, set: DownSet): string {
+    const columns = downSetColumns(this.#plan, table.name);
+    const arrays = columns.map((c, i) => `${quoteLiteral(set.arrays[i]!)}::${c.type}[]`);
+    return `SELECT * FROM unnest(${arrays.join(', ')}) AS s(${columns.map((c) => quoteIdent(c.name)).join(', ')})`;
   }
 
   #index(planned: PlannedTable): number {

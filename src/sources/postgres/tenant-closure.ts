@@ -7,7 +7,8 @@ import { FailsafeError } from '../../core/errors.js';
 import type { SqlClient } from '../../postgres/connection.js';
 import type { ForeignKey } from '../../postgres/catalog.js';
 import { quoteIdent, quoteLiteral, quoteQualified } from '../../postgres/catalog.js';
-import { SubsetSql, identityColumns, type CrossTenantPolicy, type Exclusions, type ExtraRows, type SubsetAdditions } from './subset-sql.js';
+import { fetchDownSets, referencesStayInside } from './down-sets.js';
+import { SubsetSql, identityColumns, type CrossTenantPolicy, type DownSets, type Exclusions, type ExtraRows, type SubsetAdditions } from './subset-sql.js';
 import { describeKey, type PlannedTable, type TenantPlan } from './tenant-plan.js';
 
 export interface CrossTenantRow {
@@ -48,6 +49,15 @@ export async function assertTenantExists(client: SqlClient, plan: TenantPlan, te
 /** How many cross-tenant rows a report lists. */
 export const REPORT_LIMIT = 20;
 
+export interface ClosureOptions {
+  /** Rows of other tenants referenced from the subset: fail (report them), write NULL, or leave the referencing rows out. */
+  readonly policy?: CrossTenantPolicy;
+  /** The plain down sets (no additions), when the caller has already read them. */
+  readonly downSets?: DownSets;
+  /** Rows per table above which a down set stays a query (default `DOWN_SET_LIMIT`). */
+  readonly downSetLimit?: number;
+}
+
 /**
  * Computes the closure for `tenant` (a fixpoint: extra rows can pull more extra rows).
  *
@@ -56,21 +66,24 @@ export const REPORT_LIMIT = 20;
  * if (closure.crossTenant.length > 0) throw ...;
  * new SubsetSql(plan, '42', closure).select('public.booking');
  */
-export async function closeSubset(client: SqlClient, plan: TenantPlan, tenant: string, policy: CrossTenantPolicy = 'fail'): Promise<Closure> {
+export async function closeSubset(client: SqlClient, plan: TenantPlan, tenant: string, options: ClosureOptions = {}): Promise<Closure> {
+  const policy = options.policy ?? 'fail';
   const blocked = new Map<string, Map<string, readonly string[]>>();
   const skipped = new Map<string, Map<string, readonly string[]>>();
   const reported: CrossTenantRow[] = [];
   let truncated = false;
   for (;;) {
     const exclusions = policy === 'fail' ? undefined : { policy, blocked: asExtraRows(blocked), skipped: asExtraRows(skipped) };
-    const down = asExtraRows(await reachDown(client, plan, tenant, exclusions));
-    const pulled = await pullUp(client, plan, tenant, down, exclusions);
+    // Down sets depend on the rows reached through cycles and on the skipped rows, not on blocked ones.
+    const plainDownSets = skipped.size === 0 ? options.downSets : undefined;
+    const { down, downSets } = await reachDown(client, plan, tenant, exclusions, { downSets: plainDownSets, limit: options.downSetLimit });
+    const pulled = await pullUp(client, plan, tenant, { down, downSets }, exclusions);
     // With `fail`, naming the first rows is enough; with a policy every one must be found.
     const found = await findCrossTenant(client, plan, tenant, pulled, policy === 'fail' ? REPORT_LIMIT : Infinity);
     for (const row of found.rows) if (reported.length < REPORT_LIMIT) reported.push(row.report);
     truncated ||= found.truncated || found.rows.length > REPORT_LIMIT;
     if (policy === 'fail' || found.rows.length === 0) {
-      return { down, extras: asExtraRows(pulled.extras), crossTenant: reported, truncated, blocked: asExtraRows(blocked), skipped: asExtraRows(skipped) };
+      return { down, downSets, extras: asExtraRows(pulled.extras), crossTenant: reported, truncated, blocked: asExtraRows(blocked), skipped: asExtraRows(skipped) };
     }
     for (const row of found.rows) addRow(blocked, row.report.table, row.values);
     const additions = { down, extras: asExtraRows(pulled.extras) };
@@ -86,22 +99,39 @@ interface PulledUp {
   readonly direct: Set<string>;
 }
 
-/** Rows reached through cycles among tenant tables (self-references too): a fixpoint, computed before anything is pulled up. */
-async function reachDown(client: SqlClient, plan: TenantPlan, tenant: string, exclusions: Exclusions | undefined): Promise<Map<string, Map<string, readonly string[]>>> {
+/**
+ * Rows reached through cycles among tenant tables (self-references too): a fixpoint, computed before
+ * anything is pulled up; with the down sets for them.
+ */
+async function reachDown(
+  client: SqlClient,
+  plan: TenantPlan,
+  tenant: string,
+  exclusions: Exclusions | undefined,
+  given: { readonly downSets: DownSets | undefined; readonly limit: number | undefined },
+): Promise<{ down: ExtraRows; downSets: DownSets }> {
   const down = new Map<string, Map<string, readonly string[]>>();
+  const fetch = (): Promise<DownSets> => fetchDownSets(client, plan, tenant, { down: asExtraRows(down), exclusions, limit: given.limit });
+  let downSets = given.downSets ?? (await fetch());
   const tables = plan.tables.filter((t) => t.cycleEdges.length > 0).map((t) => t.table.name);
-  if (tables.length === 0) return down;
-  for (let changed = true; changed; ) {
+  for (let changed = tables.length > 0; changed; ) {
     changed = false;
-    const sql = new SubsetSql(plan, tenant, { down: asExtraRows(down) }, exclusions);
+    const sql = new SubsetSql(plan, tenant, { down: asExtraRows(down), extras: new Map(), downSets }, exclusions);
     const { rows } = await client.query<{ t: number; id: string[] }>(sql.reachedThroughCycles(tables));
     for (const row of rows) if (addRow(down, tables[row.t]!, row.id)) changed = true;
+    if (changed) downSets = await fetch();
   }
-  return down;
+  return { down: asExtraRows(down), downSets };
 }
 
 /** The extra rows: a fixpoint, since extra rows can reference more rows. */
-async function pullUp(client: SqlClient, plan: TenantPlan, tenant: string, down: ExtraRows, exclusions: Exclusions | undefined): Promise<PulledUp> {
+async function pullUp(
+  client: SqlClient,
+  plan: TenantPlan,
+  tenant: string,
+  { down, downSets }: { readonly down: ExtraRows; readonly downSets: DownSets },
+  exclusions: Exclusions | undefined,
+): Promise<PulledUp> {
   const extras = new Map<string, Map<string, readonly string[]>>();
   const pulledBy = new Map<string, ForeignKey>();
   const direct = new Set<string>();
@@ -111,8 +141,13 @@ async function pullUp(client: SqlClient, plan: TenantPlan, tenant: string, down:
   const keys = plan.foreignKeys.filter((fk) => isTenantTable(fk.from) && isTenantTable(fk.to));
   for (let round = 1, changed = true; changed; round++) {
     changed = false;
-    const sql = new SubsetSql(plan, tenant, { down, extras: asExtraRows(extras) }, exclusions);
-    const asked = keys.filter((fk) => exclusions !== undefined || !cannotPullUp(tenantTables.find((t) => t.table.name === fk.from)!, fk, extras));
+    const sql = new SubsetSql(plan, tenant, { down, extras: asExtraRows(extras), downSets }, exclusions);
+    const asked = keys.filter((fk) => {
+      if (extras.has(fk.from)) return true;
+      // No extra rows in the child yet: its rows are its down set, which the fetched sets may settle.
+      if (referencesStayInside(plan, downSets, fk)) return false;
+      return exclusions !== undefined || !cannotPullUp(tenantTables.find((t) => t.table.name === fk.from)!, fk, extras);
+    });
     if (asked.length === 0) break;
     // One query per round: the CTEs every key needs are computed once.
     const { rows } = await client.query<{ fk: number; id: string[] }>(sql.pulledUpAll(asked));

@@ -1,0 +1,94 @@
+/**
+ * Reading a tenant's down sets from the snapshot, table by table from the root down, so every query
+ * after them (the closure's, the COPYs) starts from sets whose size PostgreSQL knows. One query per
+ * tenant table, each a single level of semi-joins on literal sets: the work follows the tenant's size.
+ */
+import { parse as parseArray } from 'postgres-array';
+import type { ForeignKey } from '../../postgres/catalog.js';
+import type { SqlClient } from '../../postgres/connection.js';
+import { downSetColumns, SubsetSql, type DownSet, type DownSets, type Exclusions, type ExtraRows } from './subset-sql.js';
+import type { PlannedTable, TenantPlan } from './tenant-plan.js';
+
+/**
+ * Rows per table above which a down set stays a query: it would cost more memory and query text than
+ * its estimate saves, and sets this large are where hash joins pay anyway.
+ */
+export const DOWN_SET_LIMIT = 100_000;
+
+export interface DownSetOptions {
+  /** Rows reached through cycles, as the closure found them. */
+  readonly down?: ExtraRows;
+  readonly exclusions?: Exclusions;
+  /** Default {@link DOWN_SET_LIMIT}. */
+  readonly limit?: number;
+}
+
+/**
+ * The down sets of the root and every tenant table, except those larger than the limit and the tables
+ * below them.
+ *
+ * @example
+ * const downSets = await fetchDownSets(session, plan, '42');
+ * new SubsetSql(plan, '42', { downSets }).select('public.booking');
+ */
+export async function fetchDownSets(client: SqlClient, plan: TenantPlan, tenant: string, options: DownSetOptions = {}): Promise<DownSets> {
+  const limit = options.limit ?? DOWN_SET_LIMIT;
+  const sets = new Map<string, DownSet>();
+  const left = new Set<string>();
+  for (const planned of parentsFirst(plan)) {
+    const name = planned.table.name;
+    const sql = new SubsetSql(plan, tenant, { down: options.down ?? new Map(), extras: new Map(), downSets: sets }, options.exclusions);
+    const query = parentsOf(planned).some((parent) => left.has(parent)) ? undefined : sql.downSetQuery(name, limit);
+    if (!query) {
+      left.add(name);
+      continue;
+    }
+    const { rows } = await client.query<Record<string, string> & { rows: number }>(query);
+    const row = rows[0]!;
+    if (row.rows > limit) left.add(name);
+    else sets.set(name, { rows: row.rows, arrays: downSetColumns(plan, name).map((_, i) => row[`a${i}`]!) });
+  }
+  return sets;
+}
+
+/**
+ * True when the two fetched down sets show that every row of `fk.from`'s set references, through
+ * `fk`, a row of `fk.to`'s set (or nothing: a NULL column): then no row is pulled up through `fk` and
+ * the closure need not ask. Text equality is value equality for the key types foreign keys use, so a
+ * true answer is exact; a false one (or a set not fetched) only means the database must be asked.
+ */
+export function referencesStayInside(plan: TenantPlan, downSets: DownSets, fk: ForeignKey): boolean {
+  const child = downSets.get(fk.from);
+  const parent = downSets.get(fk.to);
+  if (!child || !parent) return false;
+  const inParent = new Set(columnTuples(plan, fk.to, parent, fk.toColumns).map((tuple) => JSON.stringify(tuple)));
+  return columnTuples(plan, fk.from, child, fk.fromColumns).every((tuple) => tuple.includes(null) || inParent.has(JSON.stringify(tuple)));
+}
+
+/** The rows of a fetched set, as the values of `columns` (text; null for NULL). */
+function columnTuples(plan: TenantPlan, table: string, set: DownSet, columns: readonly string[]): (string | null)[][] {
+  const names = downSetColumns(plan, table).map((c) => c.name);
+  const values = columns.map((column) => parseArray(set.arrays[names.indexOf(column)]!) as (string | null)[]);
+  return Array.from({ length: set.rows }, (_, row) => values.map((column) => column[row]!));
+}
+
+/** The tables a tenant table's down set is built from (cycle edges come from the closure instead). */
+function parentsOf(planned: PlannedTable): string[] {
+  return planned.edges.filter((fk) => !planned.cycleEdges.includes(fk)).map((fk) => fk.to);
+}
+
+/** The root and the tenant tables, each after the tables its down set is built from. */
+function parentsFirst(plan: TenantPlan): PlannedTable[] {
+  const pending = plan.tables.filter((t) => t.role === 'root' || t.role === 'tenant');
+  const ordered: PlannedTable[] = [];
+  const done = new Set<string>();
+  while (pending.length > 0) {
+    const ready = pending.findIndex((t) => parentsOf(t).every((parent) => done.has(parent)));
+    // Without cycle edges the keys between tenant tables form no cycle (the planner's invariant).
+    if (ready < 0) throw new Error(`tenant tables ${pending.map((t) => t.table.name).join(', ')} depend on each other outside their cycle edges`);
+    const [planned] = pending.splice(ready, 1);
+    ordered.push(planned!);
+    done.add(planned!.table.name);
+  }
+  return ordered;
+}
