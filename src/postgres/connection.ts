@@ -6,9 +6,8 @@
  * never on `pg`'s own types, so a transaction, a pool or a fault-injecting wrapper can stand in.
  */
 import type { Readable, Writable } from 'node:stream';
-import pg from 'pg';
+import type { Client, ClientConfig } from 'pg';
 import { parse as parseConnectionString } from 'pg-connection-string';
-import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { FailsafeError } from '../core/errors.js';
 
 /** The slice of a PostgreSQL client that catalog queries and planners need. */
@@ -124,8 +123,17 @@ export async function connect(settings: ConnectionSettings, applicationName = 'f
   }
 }
 
+type CopyStreams = Pick<typeof import('pg-copy-streams'), 'to' | 'from'>;
+
+/** The driver, imported on the first connection: loading it costs every command ~35 ms, and most never connect. */
+async function loadDriver(): Promise<{ readonly Client: typeof Client; readonly copy: CopyStreams }> {
+  const [pg, copy] = await Promise.all([import('pg'), import('pg-copy-streams')]);
+  return { Client: pg.default.Client, copy: { to: copy.to, from: copy.from } };
+}
+
 async function open(settings: ConnectionSettings, applicationName: string, mode: SslMode): Promise<PgSession> {
-  const client = new pg.Client({
+  const driver = await loadDriver();
+  const client = new driver.Client({
     host: settings.host,
     port: settings.port,
     user: settings.user,
@@ -149,10 +157,11 @@ async function open(settings: ConnectionSettings, applicationName: string, mode:
     throw err;
   }
   const version = await client.query<{ server_version_num: string }>('SHOW server_version_num');
-  return new PgClientSession(client, Math.floor(Number(version.rows[0]!.server_version_num) / 10_000), mode !== 'disable');
+  const serverVersion = Math.floor(Number(version.rows[0]!.server_version_num) / 10_000);
+  return new PgClientSession(client, driver.copy, serverVersion, mode !== 'disable');
 }
 
-function sslOptions(mode: SslMode, settings: ConnectionSettings): pg.ClientConfig['ssl'] {
+function sslOptions(mode: SslMode, settings: ConnectionSettings): ClientConfig['ssl'] {
   const tls = settings.tls ?? {};
   switch (mode) {
     case 'disable':
@@ -169,12 +178,14 @@ function sslOptions(mode: SslMode, settings: ConnectionSettings): pg.ClientConfi
 }
 
 class PgClientSession implements PgSession {
-  readonly #client: pg.Client;
+  readonly #client: Client;
+  readonly #copy: CopyStreams;
   readonly serverVersion: number;
   readonly encrypted: boolean;
 
-  constructor(client: pg.Client, serverVersion: number, encrypted: boolean) {
+  constructor(client: Client, copy: CopyStreams, serverVersion: number, encrypted: boolean) {
     this.#client = client;
+    this.#copy = copy;
     this.serverVersion = serverVersion;
     this.encrypted = encrypted;
   }
@@ -185,11 +196,11 @@ class PgClientSession implements PgSession {
   }
 
   copyOut(sql: string): Readable {
-    return this.#client.query(copyTo(sql));
+    return this.#client.query(this.#copy.to(sql));
   }
 
   copyIn(sql: string): Writable {
-    return this.#client.query(copyFrom(sql));
+    return this.#client.query(this.#copy.from(sql));
   }
 
   async end(): Promise<void> {
