@@ -1,7 +1,8 @@
 /**
  * File content ⇄ data blobs: `saveContent` chunks a byte stream and stores new chunks; `readContent`
- * streams the chunks of a content list back in order with a bounded read-ahead window. Every source
- * (files, stdin, database tables) goes through these two functions.
+ * streams the chunks of a content list back in order with a bounded read-ahead window, and
+ * `readWholeContent` collects them into one buffer (for small files such as manifests). Every source
+ * (files, stdin, database tables) goes through these functions.
  */
 import type { BlobWriter } from './blob-writer.js';
 import { computeBlobId } from './crypto.js';
@@ -97,4 +98,16 @@ export async function* readContent(
     fill();
     yield chunk;
   }
+}
+
+/**
+ * The whole content of a stored file in one buffer, every blob's id checked: for manifests and other
+ * small files read before a restore starts. Stream large files with {@link readContent} instead.
+ *
+ * @example const manifest = JSON.parse((await readWholeContent(repo, node.content ?? [])).toString('utf8'))
+ */
+export async function readWholeContent(repo: Repository, content: readonly string[]): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of readContent(repo, content)) chunks.push(chunk);
+  return Buffer.concat(chunks);
 }

@@ -20,7 +20,7 @@
 export { Repository, type RepositoryConfig, type InitOptions, type RepositoryOptions } from './repository.js';
 export { BlobWriter, type BlobWriterOptions } from './blob-writer.js';
 export { BlobIndex } from './blob-index.js';
-export { saveContent, readContent } from './content.js';
+export { saveContent, readContent, readWholeContent } from './content.js';
 export { ParallelChunker, type ContentSource } from './parallel-chunker.js';
 export { BlobType } from './pack.js';
 export type { Snapshot, SnapshotFilter, SnapshotManifest } from './snapshot.js';

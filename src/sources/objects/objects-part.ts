@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { FailsafeError, withContext } from '../../core/errors.js';
 import { Semaphore } from '../../core/semaphore.js';
-import { readContent, saveContent } from '../../repository/content.js';
+import { readContent, readWholeContent, saveContent } from '../../repository/content.js';
 import type { Repository } from '../../repository/repository.js';
 import type { Snapshot } from '../../repository/snapshot.js';
 import type { TreeNode } from '../../repository/tree.js';
@@ -103,8 +103,8 @@ export async function restoreObjects(repo: Repository, snapshot: Snapshot, store
     let bytes = 0;
     let found = false;
     for (const manifestPath of parts) {
-      const raw = Buffer.concat(await collect(readContent(repo, files.get(manifestPath)!.content ?? [])));
-      const parsed = manifestSchema.safeParse(JSON.parse(raw.toString('utf8')));
+      const raw = await readWholeContent(repo, files.get(manifestPath)!.content ?? []);
+      const parsed = manifestSchema.safeParse(parseJson(raw, `snapshot ${snapshot.id.slice(0, 8)}: ${manifestPath.slice(1)}`));
       if (!parsed.success) continue; // another kind of part (a database)
       found = true;
       const root = manifestPath.slice(0, -'manifest.json'.length);
@@ -128,8 +128,11 @@ export async function restoreObjects(repo: Repository, snapshot: Snapshot, store
   });
 }
 
-async function collect(chunks: AsyncIterable<Buffer>): Promise<Buffer[]> {
-  const all: Buffer[] = [];
-  for await (const chunk of chunks) all.push(chunk);
-  return all;
+/** A part's manifest as JSON; bytes that do not parse are corrupt repository data. */
+function parseJson(bytes: Buffer, where: string): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    throw new FailsafeError('CORRUPT', `${where} is not JSON`, { cause: err });
+  }
 }

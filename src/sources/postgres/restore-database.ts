@@ -8,7 +8,7 @@ import { progressOf, type ProgressListener } from '../../core/progress.js';
 import { quoteIdent, quoteQualified } from '../../postgres/catalog.js';
 import { connect, type ConnectionSettings, type PgSession } from '../../postgres/connection.js';
 import { applySchemaSection, sequenceValuesSql, type CapturedSchema, type SchemaStatement } from '../../postgres/schema/capture-schema.js';
-import { readContent } from '../../repository/content.js';
+import { readContent, readWholeContent } from '../../repository/content.js';
 import type { Repository } from '../../repository/repository.js';
 import type { Snapshot } from '../../repository/snapshot.js';
 import type { TreeNode } from '../../repository/tree.js';
@@ -194,9 +194,7 @@ async function sourceFiles(repo: Repository, snapshot: Snapshot, sourceName: str
 async function readFile(repo: Repository, files: ReadonlyMap<string, TreeNode>, path: string): Promise<Buffer> {
   const node = files.get(path);
   if (!node?.content) throw new FailsafeError('CORRUPT', `database snapshot has no ${path}`);
-  const chunks: Buffer[] = [];
-  for await (const chunk of readContent(repo, node.content)) chunks.push(chunk);
-  return Buffer.concat(chunks);
+  return readWholeContent(repo, node.content);
 }
 
 function selectTables(manifest: DatabaseManifest, names: readonly string[] | undefined): ManifestTable[] {

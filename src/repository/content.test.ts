@@ -1,0 +1,35 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../../test/cli.js';
+import { FsStorage } from '../storage/fs-storage.js';
+import { readWholeContent, saveContent } from './content.js';
+import { Repository } from './repository.js';
+
+/** The weakest scrypt a key file accepts: fast enough for tests. */
+const FAST_SCRYPT = { n: 2 ** 15, r: 8, p: 1 };
+
+async function* once(bytes: Buffer): AsyncGenerator<Buffer> {
+  yield bytes;
+}
+
+describe('readWholeContent', () => {
+  it('returns the whole content of a file stored in several chunks', async () => {
+    const dir = await tempDir();
+    const storage = new FsStorage(join(dir.path, 'repo'));
+    try {
+      const repo = await Repository.init(storage, 'pw', { scrypt: FAST_SCRYPT });
+      const bytes = randomBytes(repo.config.chunker.maxSize * 2 + 12_345);
+      await repo.loadIndex();
+      const writer = repo.newBlobWriter();
+      const saved = await saveContent(repo, writer, once(bytes));
+      await writer.flush();
+      expect(saved.content.length).toBeGreaterThan(2);
+      expect((await readWholeContent(repo, saved.content)).equals(bytes)).toBe(true);
+      expect((await readWholeContent(repo, [])).length).toBe(0);
+    } finally {
+      await storage.close();
+      await dir.remove();
+    }
+  });
+});
