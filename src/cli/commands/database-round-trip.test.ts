@@ -159,4 +159,14 @@ describe('database backup and restore (Pagila)', () => {
     expect(result.stderr).toMatch(/cannot reach PostgreSQL at 127\.0\.0\.1:1/);
     expect(await cliJson<Snapshot[]>(['snapshots', '--repo', repo], { env })).toHaveLength(before.length);
   });
+
+  it('refuses to restore or verify a snapshot that holds no database (exit 2)', async () => {
+    await cli(['backup', '--repo', repo, '--stdin', '--stdin-name', 'notes.txt', '--tag', 'not-a-database'], { env, input: 'notes\n' });
+    const target = await emptyTarget();
+    for (const command of ['restore', 'verify']) {
+      const result = await runCli([command, 'latest', '--tag', 'not-a-database', '--repo', repo, '--postgres', target.url], { env });
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toMatch(/snapshot [0-9a-f]{8} holds stdin data, not a database/);
+    }
+  });
 });

@@ -10,7 +10,7 @@ import { connect, type ConnectionSettings, type PgSession } from '../../postgres
 import { applySchemaSection, sequenceValuesSql, type CapturedSchema, type SchemaStatement } from '../../postgres/schema/capture-schema.js';
 import { readContent, readWholeContent } from '../../repository/content.js';
 import type { Repository } from '../../repository/repository.js';
-import type { Snapshot } from '../../repository/snapshot.js';
+import { shortId, type Snapshot } from '../../repository/snapshot.js';
 import type { TreeNode } from '../../repository/tree.js';
 import { walkTree } from '../../repository/tree-walk.js';
 import { parseDatabaseManifest, settingsSql, type DatabaseManifest, type ManifestTable } from './database-manifest.js';
@@ -68,12 +68,7 @@ export async function restoreDatabase(repo: Repository, snapshot: Snapshot, opti
 }
 
 async function restoreLocked(repo: Repository, snapshot: Snapshot, options: RestoreDatabaseOptions): Promise<DatabaseRestoreResult> {
-  const sourceName = options.sourceName ?? snapshot.source.name;
-  if (snapshot.source.kind !== 'postgres' || !sourceName) {
-    throw new FailsafeError('USAGE', `snapshot ${snapshot.id.slice(0, 8)} holds ${snapshot.source.kind} data, not a database`);
-  }
-  const files = await sourceFiles(repo, snapshot, sourceName);
-  const manifest = parseDatabaseManifest(await readFile(repo, files, 'manifest.json'), `snapshot ${snapshot.id.slice(0, 8)}`);
+  const { files, manifest } = await readDatabaseSnapshot(repo, snapshot, databaseDirectory(snapshot, options.sourceName));
   const captured = JSON.parse((await readFile(repo, files, 'schema.json')).toString('utf8')) as CapturedSchema;
   const schema = options.owners === false ? withoutOwnership(captured) : captured;
   const sections = options.sections ?? ALL_SECTIONS;
@@ -90,6 +85,7 @@ async function restoreLocked(repo: Repository, snapshot: Snapshot, options: Rest
   if (options.dryRun) return { manifest, steps, tables: [], verification: undefined };
 
   const session = await connect(options.settings);
+  // Extra sessions for parallel work, opened as a section first needs them; all end with `session`.
   const workers: PgSession[] = [];
   try {
     await session.query(settingsSql(manifest.settings));
@@ -107,11 +103,7 @@ async function restoreLocked(repo: Repository, snapshot: Snapshot, options: Rest
     const verify = options.verify !== false && sections.includes('data');
     const hashed = new Map<string, TableHash>();
     if (sections.includes('data')) {
-      for (let i = 0; i < Math.min(jobs, tables.length); i++) {
-        const worker = await connect(options.settings);
-        workers.push(worker);
-        await worker.query(`${settingsSql(manifest.settings)}; SET synchronous_commit = off`);
-      }
+      await addWorkers(workers, Math.min(jobs, tables.length), options.settings, `${settingsSql(manifest.settings)}; SET synchronous_commit = off`);
       const queue = [...tables].sort((a, b) => b.bytes - a.bytes);
       let bytesDone = 0;
       const total = tables.reduce((n, t) => n + t.bytes, 0);
@@ -120,7 +112,7 @@ async function restoreLocked(repo: Repository, snapshot: Snapshot, options: Rest
           for (let table = queue.shift(); table; table = queue.shift()) {
             options.signal?.throwIfAborted();
             const node = files.get(table.file);
-            if (!node?.content) throw new FailsafeError('CORRUPT', `snapshot ${snapshot.id.slice(0, 8)} has no file ${table.file} for table ${table.name}`);
+            if (!node?.content) throw new FailsafeError('CORRUPT', `snapshot ${shortId(snapshot.id)} has no file ${table.file} for table ${table.name}`);
             await copyIntoTable(repo, worker, table, node.content, (bytes) => {
               bytesDone += bytes;
               options.onProgress?.({ ...progressOf('restore', 'tables', restored.length, tables.length, bytesDone, total), current: table!.name });
@@ -134,10 +126,7 @@ async function restoreLocked(repo: Repository, snapshot: Snapshot, options: Rest
       );
     }
     if (sections.includes('post-data')) {
-      while (workers.length < jobs) {
-        const worker = await connect(options.settings);
-        workers.push(worker);
-      }
+      await addWorkers(workers, jobs, options.settings);
       await applyPostData(session, workers, schema.postData).catch((err: unknown) => {
         throw withContext('restore post-data', err);
       });
@@ -146,7 +135,7 @@ async function restoreLocked(repo: Repository, snapshot: Snapshot, options: Rest
     let verification: VerifyReport | undefined;
     if (verify) {
       options.onProgress?.(progressOf('verify', 'tables', 0, tables.length, 0));
-      while (workers.length < jobs) workers.push(await connect(options.settings));
+      await addWorkers(workers, jobs, options.settings);
       verification = await verifyDatabase(session, manifest, {
         tables: tables.map((t) => t.name),
         workers: workers.slice(0, jobs - 1),
@@ -168,27 +157,41 @@ function withoutOwnership(schema: CapturedSchema): CapturedSchema {
 
 /** Reads the manifest of a database snapshot (for `verify`). */
 export async function readDatabaseManifest(repo: Repository, snapshot: Snapshot, sourceName?: string): Promise<DatabaseManifest> {
-  const name = sourceName ?? snapshot.source.name;
-  if (snapshot.source.kind !== 'postgres' || !name) {
-    throw new FailsafeError('USAGE', `snapshot ${snapshot.id.slice(0, 8)} holds ${snapshot.source.kind} data, not a database`);
-  }
+  const directory = databaseDirectory(snapshot, sourceName);
   return repo.withLock('shared', 'verify', async () => {
     await repo.loadIndex();
-    const files = await sourceFiles(repo, snapshot, name);
-    return parseDatabaseManifest(await readFile(repo, files, 'manifest.json'), `snapshot ${snapshot.id.slice(0, 8)}`);
+    return (await readDatabaseSnapshot(repo, snapshot, directory)).manifest;
   });
 }
 
-async function sourceFiles(repo: Repository, snapshot: Snapshot, sourceName: string): Promise<Map<string, TreeNode>> {
+/** The snapshot's database directory: `sourceName`, else the snapshot's source name. USAGE if it holds no database. */
+function databaseDirectory(snapshot: Snapshot, sourceName: string | undefined): string {
+  const directory = sourceName ?? snapshot.source.name;
+  if (snapshot.source.kind !== 'postgres' || !directory) {
+    throw new FailsafeError('USAGE', `snapshot ${shortId(snapshot.id)} holds ${snapshot.source.kind} data, not a database`);
+  }
+  return directory;
+}
+
+/**
+ * The files under a database snapshot's directory (by path inside it) and its parsed manifest; the
+ * index must be loaded.
+ */
+async function readDatabaseSnapshot(
+  repo: Repository,
+  snapshot: Snapshot,
+  directory: string,
+): Promise<{ readonly files: ReadonlyMap<string, TreeNode>; readonly manifest: DatabaseManifest }> {
   const files = new Map<string, TreeNode>();
-  const prefix = `/${sourceName}/`;
+  const prefix = `/${directory}/`;
   for await (const { path, node } of walkTree(repo, snapshot.tree)) {
     if (node.type === 'file' && path.startsWith(prefix)) files.set(path.slice(prefix.length), node);
   }
   if (!files.has('manifest.json')) {
-    throw new FailsafeError('CORRUPT', `snapshot ${snapshot.id.slice(0, 8)} has no ${sourceName}/manifest.json`);
+    throw new FailsafeError('CORRUPT', `snapshot ${shortId(snapshot.id)} has no ${directory}/manifest.json`);
   }
-  return files;
+  const manifest = parseDatabaseManifest(await readFile(repo, files, 'manifest.json'), `snapshot ${shortId(snapshot.id)}`);
+  return { files, manifest };
 }
 
 async function readFile(repo: Repository, files: ReadonlyMap<string, TreeNode>, path: string): Promise<Buffer> {
@@ -204,6 +207,18 @@ function selectTables(manifest: DatabaseManifest, names: readonly string[] | und
     throw new FailsafeError('USAGE', `the snapshot has no table ${unknown.join(', ')} (write schema.table)`);
   }
   return manifest.tables.filter((t) => names.includes(t.name));
+}
+
+/**
+ * Connects sessions until `workers` holds `count`, each running `setup` first. Each is pushed as soon
+ * as it connects, so the caller's cleanup ends it even when a later connect or setup fails.
+ */
+async function addWorkers(workers: PgSession[], count: number, settings: ConnectionSettings, setup?: string): Promise<void> {
+  while (workers.length < count) {
+    const worker = await connect(settings);
+    workers.push(worker);
+    if (setup !== undefined) await worker.query(setup);
+  }
 }
 
 async function copyIntoTable(
