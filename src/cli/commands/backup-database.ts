@@ -4,14 +4,13 @@
  */
 import { FailsafeError, withContext } from '../../core/errors.js';
 import { formatBytes, formatCount, formatSeconds } from '../../core/units.js';
-import type { Repository } from '../../repository/repository.js';
 import { shortId, type Snapshot } from '../../repository/snapshot.js';
 import { backupDatabase, type DatabaseBackupResult } from '../../sources/postgres/backup-database.js';
 import type { CrossTenantPolicy } from '../../sources/postgres/subset-sql.js';
 import type { S3Options } from '../../config/schema.js';
 import { objectsPart } from '../../sources/objects/objects-part.js';
 import type { SnapshotPart } from '../../sources/snapshot-part.js';
-import type { CommandContext } from '../context.js';
+import type { CommandContext, RepositoryOpening } from '../context.js';
 import { resolvePostgresSource, type ResolvedPostgresSource } from '../postgres-source.js';
 
 export interface DatabaseBackupOptions {
@@ -57,8 +56,8 @@ export async function backupDatabaseSource(
     const runs: DatabaseBackupRun[] = [];
     for (const [tenantName, tenant] of tenants) {
       try {
-        const repo = await ctx.openTenantRepository(tenantName, tenant);
-        runs.push(await runOne(ctx, repo, source, name, tenant.id, options));
+        const opening = await ctx.startOpeningTenantRepository(tenantName, tenant);
+        runs.push(await runOne(ctx, opening, source, name, tenant.id, options));
       } catch (err) {
         // Each tenant's copy stands alone: one unreachable repository must not cost the others theirs.
         if (ctx.signal.aborted) throw err;
@@ -69,15 +68,16 @@ export async function backupDatabaseSource(
   }
   if (options.tenant !== undefined) {
     const entry = Object.entries(config.tenants).find(([tenantName, t]) => tenantName === options.tenant || t.id === options.tenant);
-    const repo = entry ? await ctx.openTenantRepository(entry[0], entry[1]) : await ctx.openRepository(configuredRepository);
-    return [await runOne(ctx, repo, source, name, entry?.[1].id ?? options.tenant, options)];
+    const opening = entry ? await ctx.startOpeningTenantRepository(entry[0], entry[1]) : await ctx.startOpeningRepository(configuredRepository);
+    return [await runOne(ctx, opening, source, name, entry?.[1].id ?? options.tenant, options)];
   }
-  return [await runOne(ctx, await ctx.openRepository(configuredRepository), source, name, undefined, options)];
+  return [await runOne(ctx, await ctx.startOpeningRepository(configuredRepository), source, name, undefined, options)];
 }
 
+/** One snapshot; the repository opens while the database work starts. */
 async function runOne(
   ctx: CommandContext,
-  repo: Repository,
+  opening: RepositoryOpening,
   source: ResolvedPostgresSource,
   name: string,
   tenant: string | undefined,
@@ -88,7 +88,7 @@ async function runOne(
   }
   const started = Date.now();
   const parts = await objectsParts(ctx, source, tenant, options);
-  const result = await backupDatabase(repo, {
+  const result = await backupDatabase(opening.repository, {
     parts,
     settings: source.settings,
     sourceName: name,

@@ -160,6 +160,16 @@ describe('database backup and restore (Pagila)', () => {
     expect(await cliJson<Snapshot[]>(['snapshots', '--repo', repo], { env })).toHaveLength(before.length);
   });
 
+  it('reports a wrong password after the database work it overlapped, and writes nothing', async () => {
+    const before = await cliJson<Snapshot[]>(['snapshots', '--repo', repo], { env });
+    for (const tenant of [[], ['--tenant-root', 'public.store', '--tenant', '2']]) {
+      const result = await runCli(['backup', '--repo', repo, '--postgres', source.url, ...tenant], { env: { ...env, FAILSAFE_PASSWORD: 'not the password' } });
+      expect(result.code).toBe(12);
+      expect(result.stderr.trim()).toMatch(/^failsafe: wrong password or no matching key/);
+    }
+    expect(await cliJson<Snapshot[]>(['snapshots', '--repo', repo], { env })).toHaveLength(before.length);
+  });
+
   it('refuses to restore or verify a snapshot that holds no database (exit 2)', async () => {
     await cli(['backup', '--repo', repo, '--stdin', '--stdin-name', 'notes.txt', '--tag', 'not-a-database'], { env, input: 'notes\n' });
     const target = await emptyTarget();

@@ -81,14 +81,21 @@ interface TableJob {
 }
 
 /**
+ * `repository` may still be opening (deriving a key from a password takes a fifth of a second): the
+ * database work up to the first COPY goes on meanwhile, and a failure to open is reported when the
+ * repository is needed.
+ *
  * @example
  * const { snapshot } = await backupDatabase(repo, { settings, sourceName: 'app-db', jobs: 2 });
  */
-export async function backupDatabase(repo: Repository, options: BackupDatabaseOptions): Promise<DatabaseBackupResult> {
+export async function backupDatabase(repository: Repository | Promise<Repository>, options: BackupDatabaseOptions): Promise<DatabaseBackupResult> {
   const start = new Date();
+  const opening = Promise.resolve(repository);
+  opening.catch(() => {}); // awaited below; until then a failure must not count as unhandled
   const jobs = Math.max(1, options.jobs ?? 2);
   const coordinator = await connect(options.settings);
   const workers: PgSession[] = [];
+  let joined: Promise<unknown> = Promise.resolve();
   try {
     await coordinator.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; ${settingsSql()}`);
     const { rows } = await coordinator.query<{ snapshot: string; lsn: string; time: Date; version: string; version_num: string; database: string }>(
@@ -98,6 +105,15 @@ export async function backupDatabase(repo: Repository, options: BackupDatabaseOp
               current_setting('server_version_num') AS version_num, current_database() AS database`,
     );
     const exported = rows[0]!;
+    // Workers join the snapshot while the coordinator plans.
+    const attempts = Array.from({ length: jobs }, async () => {
+      const worker = await connect(options.settings);
+      workers.push(worker);
+      await worker.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '${exported.snapshot}'; ${settingsSql()}`);
+    });
+    const joining = Promise.all(attempts);
+    joining.catch(() => {}); // awaited once the plan is made
+    joined = Promise.allSettled(attempts);
     const graph = await readTableGraph(coordinator);
     const plan = await planTenantBackup(coordinator, graph, options);
     const plainDownSets = plan ? await fetchDownSets(coordinator, plan, options.tenant!) : undefined;
@@ -105,15 +121,9 @@ export async function backupDatabase(repo: Repository, options: BackupDatabaseOp
     // coordinator computes it (and then captures the schema), and copied again only if it found rows.
     const speculative = tableJobs(graph, plan, options, undefined, plainDownSets);
     const tableCount = speculative.tables.length;
+    await joining;
 
-    for (let i = 0; i < Math.min(jobs, tableCount); i++) {
-      const worker = await connect(options.settings);
-      workers.push(worker);
-      await worker.query(
-        `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '${exported.snapshot}'; ${settingsSql()}`,
-      );
-    }
-
+    const repo = await opening;
     return await repo.withLock('shared', 'backup', async (lock) => {
       await repo.loadIndex();
       const host = options.host ?? hostname();
@@ -238,6 +248,7 @@ export async function backupDatabase(repo: Repository, options: BackupDatabaseOp
     if (err instanceof FailsafeError) throw err;
     throw withContext(`back up ${describeConnection(options.settings)}`, err);
   } finally {
+    await joined; // every worker that connects is ended
     await Promise.allSettled([coordinator, ...workers].map((session) => session.end()));
   }
 }
