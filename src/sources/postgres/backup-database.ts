@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
 import { FailsafeError, withContext } from '../../core/errors.js';
 import { progressOf, type ProgressListener } from '../../core/progress.js';
-import { quoteIdent, quoteQualified, readTableGraph, type Table, type TableGraph } from '../../postgres/catalog.js';
+import { readTableGraph, type Table, type TableGraph } from '../../postgres/catalog.js';
 import { connect, describeConnection, type ConnectionSettings, type PgSession } from '../../postgres/connection.js';
 import { captureSchema, describeStatement, type CapturedSchema } from '../../postgres/schema/capture-schema.js';
 import { APPLY_SETTINGS } from '../../postgres/schema/session-settings.js';
@@ -29,7 +29,7 @@ import {
   type ManifestTable,
 } from './database-manifest.js';
 import { fetchDownSets } from './down-sets.js';
-import { copyColumns, orderBy, SubsetSql, type CrossTenantPolicy, type DownSets, type ExtraRows } from './subset-sql.js';
+import { copyColumns, SubsetSql, wholeTableSelect, type CrossTenantPolicy, type DownSets, type ExtraRows } from './subset-sql.js';
 import { assertTenantExists, closeSubset, type Closure, type CrossTenantRow } from './tenant-closure.js';
 import { planTenancy, type TenancyRules, type TenantPlan } from './tenant-plan.js';
 
@@ -290,11 +290,7 @@ async function closePlan(session: PgSession, plan: TenantPlan, downSets: DownSet
  */
 function tableJobs(graph: TableGraph, plan: TenantPlan | undefined, options: BackupDatabaseOptions, closed?: ClosedPlan, plainDownSets?: DownSets): PlannedJobs {
   if (!plan) {
-    const tables = [...graph.tables.values()].map((table) => ({
-      table,
-      role: 'whole',
-      select: `SELECT ${copyColumns(table).map((c) => `t.${quoteIdent(c)}`).join(', ')} FROM ${quoteQualified(table.name)} t ORDER BY ${orderBy(table)}`,
-    }));
+    const tables = [...graph.tables.values()].map((table) => ({ table, role: 'whole', select: wholeTableSelect(table) }));
     return { tables, skipped: [], tenant: null };
   }
   const policy = closed?.policy ?? 'fail';
@@ -355,9 +351,7 @@ async function copyTable(
   };
 }
 
-
 /** A section as a psql-runnable script, for people (restore reads schema.json). */
 function sqlScript(statements: CapturedSchema['preData']): string {
-  const settings = Object.entries(APPLY_SETTINGS).map(([name, value]) => `SET ${name} = '${value.replaceAll("'", "''")}';\n`);
-  return [settings.join(''), ...statements.map((statement) => `-- ${describeStatement(statement)}\n${statement.sql};\n`)].join('\n');
+  return [`${settingsSql(APPLY_SETTINGS)};\n`, ...statements.map((statement) => `-- ${describeStatement(statement)}\n${statement.sql};\n`)].join('\n');
 }

@@ -140,7 +140,7 @@ export class SubsetSql {
     const from = `${quoteQualified(table.name)} t`;
     switch (planned.role) {
       case 'whole':
-        return `SELECT ${columns} FROM ${from} ORDER BY ${orderBy(table)}`;
+        return wholeTableSelect(table, columns);
       case 'root':
       case 'tenant':
       case 'shared': {
@@ -185,14 +185,12 @@ export class SubsetSql {
       const parent = this.#planned(fk.to);
       const childSet = this.#finalSet(this.#planned(fk.from), ctes);
       const parentDown = this.#down(parent, ctes);
-      const identity = identityColumns(parent.table);
-      const text = `ARRAY[${identity.map((c) => `t.${quoteIdent(c.name)}::text`).join(', ')}]`;
       const referenced = `(${fk.toColumns.map((c) => `t.${quoteIdent(c)}`).join(', ')}) IN (SELECT ${fk.fromColumns.map((c) => `s.${quoteIdent(c)}`).join(', ')} FROM ${childSet} s)`;
       const blocked = this.#exclusions?.blocked.get(fk.to) ?? [];
       const exceptBlocked = blocked.length > 0 ? ` EXCEPT SELECT * FROM (VALUES ${blocked.map((row) => `(ARRAY[${row.map(quoteLiteral).join(', ')}]::text[])`).join(', ')}) b` : '';
       return (
-        `SELECT ${index} AS fk, id FROM (SELECT ${text} AS id FROM ${quoteQualified(parent.table.name)} t WHERE ${referenced} ` +
-        `EXCEPT SELECT ARRAY[${identity.map((c) => `d.${quoteIdent(c.name)}::text`).join(', ')}] FROM ${parentDown} d${exceptBlocked}) p${index}`
+        `SELECT ${index} AS fk, id FROM (SELECT ${identityArray(parent.table, 't')} AS id FROM ${quoteQualified(parent.table.name)} t WHERE ${referenced} ` +
+        `EXCEPT SELECT ${identityArray(parent.table, 'd')} FROM ${parentDown} d${exceptBlocked}) p${index}`
       );
     });
     return `${withClause(ctes)}${branches.join(' UNION ALL ')}`;
@@ -236,7 +234,7 @@ export class SubsetSql {
       const table = planned.table;
       const sql =
         `SELECT ${this.#cteColumns(table, 'd')} FROM ${down} d UNION ` +
-        `SELECT ${this.#cteColumns(table, 't')} FROM ${quoteQualified(table.name)} t WHERE ${identityIn(table, 't', valuesList(table, extras))}`;
+        `SELECT ${this.#cteColumns(table, 't')} FROM ${quoteQualified(table.name)} t WHERE ${identityAmong(table, 't', extras)}`;
       ctes.set(name, { name, sql });
     }
     return this.#withoutSkipped(planned, name, ctes);
@@ -249,7 +247,7 @@ export class SubsetSql {
     const name = `${set}x`;
     if (!ctes.has(name)) {
       const columns = identityColumns(planned.table).map((c) => `s.${quoteIdent(c.name)}`).join(', ');
-      ctes.set(name, { name, sql: `SELECT * FROM ${set} s WHERE (${columns}) NOT IN ${valuesList(planned.table, skipped)}` });
+      ctes.set(name, { name, sql: `SELECT * FROM ${set} s WHERE (${columns}) NOT IN ${identityValues(planned.table, skipped)}` });
     }
     return name;
   }
@@ -265,7 +263,7 @@ export class SubsetSql {
       const identity = identityColumns(parent).map((c) => `p.${quoteIdent(c.name)}`).join(', ');
       const references =
         `(${fk.fromColumns.map((c) => `t.${quoteIdent(c)}`).join(', ')}) IN (SELECT ${fk.toColumns.map((c) => `p.${quoteIdent(c)}`).join(', ')} ` +
-        `FROM ${quoteQualified(parent.name)} p WHERE (${identity}) IN ${valuesList(parent, blocked)})`;
+        `FROM ${quoteQualified(parent.name)} p WHERE (${identity}) IN ${identityValues(parent, blocked)})`;
       for (const column of fk.fromColumns) nulled.set(column, `CASE WHEN ${references} THEN NULL ELSE t.${quoteIdent(column)} END`);
     }
     return nulled;
@@ -292,7 +290,7 @@ export class SubsetSql {
       .map((fk) => `${select} WHERE ${tupleIn('t', fk.fromColumns, this.#down(this.#planned(fk.to), ctes), fk.toColumns)}`);
     // Rows reached through cycles (self-references too) come from the closure as a literal set (see SubsetAdditions).
     const reached = this.#downExtras.get(table.name) ?? [];
-    if (reached.length > 0) branches.push(`${select} WHERE ${identityIn(table, 't', valuesList(table, reached))}`);
+    if (reached.length > 0) branches.push(`${select} WHERE ${identityAmong(table, 't', reached)}`);
     ctes.set(name, { name, sql: branches.length > 0 ? branches.join(' UNION ') : `${select} WHERE false` });
     return this.#withoutSkipped(planned, name, ctes);
   }
@@ -308,11 +306,10 @@ export class SubsetSql {
       const planned = this.#planned(tableName);
       const table = planned.table;
       const down = this.#down(planned, ctes);
-      const identity = identityColumns(table);
       const on = planned.cycleEdges.map((fk) => tupleIn('t', fk.fromColumns, this.#down(this.#planned(fk.to), ctes), fk.toColumns)).join(' OR ');
       return (
-        `SELECT ${index} AS t, id FROM (SELECT ARRAY[${identity.map((c) => `t.${quoteIdent(c.name)}::text`).join(', ')}] AS id ` +
-        `FROM ${quoteQualified(tableName)} t WHERE ${on} EXCEPT SELECT ARRAY[${identity.map((c) => `d.${quoteIdent(c.name)}::text`).join(', ')}] FROM ${down} d) r${index}`
+        `SELECT ${index} AS t, id FROM (SELECT ${identityArray(table, 't')} AS id ` +
+        `FROM ${quoteQualified(tableName)} t WHERE ${on} EXCEPT SELECT ${identityArray(table, 'd')} FROM ${down} d) r${index}`
       );
     });
     return `${withClause(ctes)}${branches.join(' UNION ALL ')}`;
@@ -390,14 +387,31 @@ function tupleIn(alias: string, columns: readonly string[], set: string, setColu
   return `(${columns.map((c) => `${alias}.${quoteIdent(c)}`).join(', ')}) IN (SELECT ${setColumns.map((c) => `s.${quoteIdent(c)}`).join(', ')} FROM ${set} s)`;
 }
 
+/** The row's identity is in the CTE `set`. */
 function identityIn(table: Table, alias: string, set: string): string {
   const columns = identityColumns(table).map((c) => c.name);
-  return set.startsWith('(VALUES') ? `(${columns.map((c) => `${alias}.${quoteIdent(c)}`).join(', ')}) IN ${set}` : tupleIn(alias, columns, set, columns);
+  return tupleIn(alias, columns, set, columns);
 }
 
-function valuesList(table: Table, rows: readonly (readonly string[])[]): string {
+/** The row's identity is one of `rows` (identity tuples as text). */
+export function identityAmong(table: Table, alias: string, rows: readonly (readonly string[])[]): string {
+  return `(${identityColumns(table).map((c) => `${alias}.${quoteIdent(c.name)}`).join(', ')}) IN ${identityValues(table, rows)}`;
+}
+
+/** `(VALUES (...), ...)` of identity tuples, each value cast to its column's type. */
+function identityValues(table: Table, rows: readonly (readonly string[])[]): string {
   const identity = identityColumns(table);
   return `(VALUES ${rows.map((row) => `(${row.map((value, i) => `${quoteLiteral(value)}::${identity[i]!.type}`).join(', ')})`).join(', ')})`;
+}
+
+/** The row's identity as `text[]`, the form the closure's queries return rows in. */
+function identityArray(table: Table, alias: string): string {
+  return `ARRAY[${identityColumns(table).map((c) => `${alias}.${quoteIdent(c.name)}::text`).join(', ')}]`;
+}
+
+/** Every row of a table, in key order. */
+export function wholeTableSelect(table: Table, columns = copyColumns(table).map((c) => `t.${quoteIdent(c)}`).join(', ')): string {
+  return `SELECT ${columns} FROM ${quoteQualified(table.name)} t ORDER BY ${orderBy(table)}`;
 }
 
 function columnList(columns: readonly string[]): string {

@@ -8,7 +8,7 @@ import type { SqlClient } from '../../postgres/connection.js';
 import type { ForeignKey } from '../../postgres/catalog.js';
 import { quoteIdent, quoteLiteral, quoteQualified } from '../../postgres/catalog.js';
 import { fetchDownSets, referencesStayInside } from './down-sets.js';
-import { SubsetSql, identityColumns, type CrossTenantPolicy, type DownSets, type Exclusions, type ExtraRows, type SubsetAdditions } from './subset-sql.js';
+import { SubsetSql, identityAmong, identityColumns, type CrossTenantPolicy, type DownSets, type Exclusions, type ExtraRows, type SubsetAdditions } from './subset-sql.js';
 import { describeKey, type PlannedTable, type TenantPlan } from './tenant-plan.js';
 
 export interface CrossTenantRow {
@@ -246,11 +246,10 @@ async function rowsReferencing(client: SqlClient, sql: SubsetSql, plan: TenantPl
   const select = parents.length > 0 ? sql.selectIdentity(fk.from) : undefined;
   if (!select) return [];
   const parent = plan.tables.find((t) => t.table.name === fk.to)!.table;
-  const parentIdentity = identityColumns(parent);
-  const values = `(VALUES ${parents.map((row) => `(${row.map((v, i) => `${quoteLiteral(v)}::${parentIdentity[i]!.type}`).join(', ')})`).join(', ')})`;
+
   const { rows } = await client.query<Record<string, string>>(
     `SELECT s.* FROM (${select.sql}) s WHERE (${fk.fromColumns.map((c) => `s.${quoteIdent(`fk_${c}`)}`).join(', ')}) IN ` +
-      `(SELECT ${fk.toColumns.map((c) => `p.${quoteIdent(c)}`).join(', ')} FROM ${quoteQualified(parent.name)} p WHERE (${parentIdentity.map((c) => `p.${quoteIdent(c.name)}`).join(', ')}) IN ${values})`,
+      `(SELECT ${fk.toColumns.map((c) => `p.${quoteIdent(c)}`).join(', ')} FROM ${quoteQualified(parent.name)} p WHERE ${identityAmong(parent, 'p', parents)})`,
   );
   return rows.map((row) => select.identity.map((c) => row[c]!));
 }
@@ -275,16 +274,14 @@ function cannotPullUp(child: PlannedTable, fk: ForeignKey, extras: ReadonlyMap<s
 /** The tenant ids that rows of `start` reach by walking their foreign keys up to the root. */
 async function ownersOf(client: SqlClient, plan: TenantPlan, start: PlannedTable, rows: readonly (readonly string[])[]): Promise<Set<string>> {
   const owners = new Set<string>();
-  const seen = new Map<string, Set<string>>();
+  const seen = new Map<string, Map<string, readonly string[]>>();
   let frontier = new Map<PlannedTable, (readonly string[])[]>([[start, [...rows]]]);
   while (frontier.size > 0) {
     const next = new Map<PlannedTable, (readonly string[])[]>();
     for (const [planned, idents] of frontier) {
       if (idents.length === 0) continue;
       const table = planned.table;
-      const identity = identityColumns(table);
-      const values = `(VALUES ${idents.map((row) => `(${row.map((v, i) => `${quoteLiteral(v)}::${identity[i]!.type}`).join(', ')})`).join(', ')})`;
-      const selected = `(${identity.map((c) => `t.${quoteIdent(c.name)}`).join(', ')}) IN ${values}`;
+      const selected = identityAmong(table, 't', idents);
       if (planned.role === 'root') {
         const key = quoteIdent(plan.rules.key);
         const { rows: keys } = await client.query<{ key: string }>(`SELECT t.${key}::text AS key FROM ${quoteQualified(table.name)} t WHERE ${selected}`);
@@ -299,14 +296,9 @@ async function ownersOf(client: SqlClient, plan: TenantPlan, start: PlannedTable
             `WHERE (${fk.toColumns.map((c) => `p.${quoteIdent(c)}`).join(', ')}) IN ` +
             `(SELECT ${fk.fromColumns.map((c) => `t.${quoteIdent(c)}`).join(', ')} FROM ${quoteQualified(table.name)} t WHERE ${selected})`,
         );
-        const visited = seen.get(parent.table.name) ?? new Set<string>();
-        seen.set(parent.table.name, visited);
         for (const row of parents) {
           const parentValues = Object.values(row);
-          const id = JSON.stringify(parentValues);
-          if (visited.has(id)) continue;
-          visited.add(id);
-          next.set(parent, [...(next.get(parent) ?? []), parentValues]);
+          if (addRow(seen, parent.table.name, parentValues)) next.set(parent, [...(next.get(parent) ?? []), parentValues]);
         }
       }
     }
