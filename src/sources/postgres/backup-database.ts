@@ -62,12 +62,13 @@ export interface DatabaseBackupResult {
 /** Thrown (as its message and `rows`) when the subset references other tenants' rows. */
 export class CrossTenantError extends FailsafeError {
   readonly rows: readonly CrossTenantRow[];
-  constructor(tenant: string, rows: readonly CrossTenantRow[]) {
+  /** `truncated`: there are more than the rows given (the closure stops naming them at its report limit). */
+  constructor(tenant: string, rows: readonly CrossTenantRow[], truncated: boolean) {
     const first = rows[0]!;
     const key = Object.entries(first.row).map(([c, v]) => `${c}=${v}`).join(', ');
     super(
       'VERIFY_FAILED',
-      `tenant ${tenant} references rows of other tenants (${rows.length}${rows.length > 1 ? ' or more' : ''}), e.g. ${first.table} (${key}) of tenant ${first.owners.join(', ')} through ${first.referencedBy}`,
+      `tenant ${tenant} references rows of other tenants (${rows.length}${truncated ? ' or more' : ''}), e.g. ${first.table} (${key}) of tenant ${first.owners.join(', ')} through ${first.referencedBy}`,
       { hint: `see every one with: failsafe plan --tenant ${tenant}` },
     );
     this.rows = rows;
@@ -279,7 +280,7 @@ async function planTenantBackup(session: PgSession, graph: TableGraph, options: 
 async function closePlan(session: PgSession, plan: TenantPlan, downSets: DownSets | undefined, options: BackupDatabaseOptions): Promise<ClosedPlan> {
   const policy = options.onCrossTenant ?? 'fail';
   const closure = await closeSubset(session, plan, options.tenant!, { policy, ...(downSets ? { downSets } : {}) });
-  if (policy === 'fail' && closure.crossTenant.length > 0) throw new CrossTenantError(options.tenant!, closure.crossTenant);
+  if (policy === 'fail' && closure.crossTenant.length > 0) throw new CrossTenantError(options.tenant!, closure.crossTenant, closure.truncated);
   const empty = [closure.down, closure.extras, closure.blocked, closure.skipped].every((rows) => count(rows) === 0);
   return { closure, policy, empty };
 }
