@@ -1,9 +1,9 @@
 /**
  * Which database a command talks to, and under which tenancy rules: a configured `postgres` source
- * (`--source NAME`, or the only one), or ad-hoc flags (`--postgres URL --tenant-root T`). Shared by the
- * commands that read or write databases.
+ * (`--source NAME`, or the only one), or ad-hoc flags (`--postgres URL --tenant-root T`, declared by
+ * `addPostgresSourceOptions` in commands/postgres-source-options.ts). Shared by the commands that read
+ * or write databases.
  */
-import type { Command } from 'commander';
 import { FailsafeError } from '../core/errors.js';
 import type { PostgresSourceConfig } from '../config/schema.js';
 import { parsePostgresUrl, urlHasPassword, type ConnectionSettings } from '../postgres/connection.js';
@@ -23,14 +23,6 @@ export interface ResolvedPostgresSource {
   readonly settings: ConnectionSettings;
   /** Undefined when no tenancy is configured or given. */
   readonly tenancy: TenancyRules | undefined;
-}
-
-export function addPostgresSourceOptions(command: Command): Command {
-  return command
-    .option('--source <name>', 'a postgres source from failsafe.yaml (default: the only one)')
-    .option('--postgres <url>', 'postgres://user@host:port/db?sslmode=...; the password comes from PGPASSWORD or ~/.pgpass, never the URL')
-    .option('--tenant-root <table>', 'the tenant table, schema.table (with --postgres)')
-    .option('--tenant-key <column>', "the tenant table's id column (default: its single-column primary key)");
 }
 
 export async function resolvePostgresSource(ctx: CommandContext, options: PostgresSourceOptions): Promise<ResolvedPostgresSource> {

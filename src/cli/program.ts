@@ -1,5 +1,6 @@
 /**
- * The `failsafe` command tree: global options and one module per command.
+ * The `failsafe` command tree: global options and one module per command. A command module only
+ * declares its command; the implementation is imported when the command runs (see `runAction`).
  */
 import { Command, Option } from 'commander';
 import { PROGRAM_VERSION } from '../core/identity.js';

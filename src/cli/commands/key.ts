@@ -1,10 +1,5 @@
 import type { Command } from 'commander';
-import { changePassword, listKeys, removeKey } from '../../repository/keys.js';
 import { runAction, withExamples } from '../command.js';
-
-interface NewPasswordOptions {
-  readonly newPasswordFile?: string;
-}
 
 export function registerKey(program: Command): void {
   const key = withExamples(
@@ -18,17 +13,7 @@ export function registerKey(program: Command): void {
     key
       .command('list')
       .description('list the keys')
-      .action(
-        runAction(async (ctx) => {
-          const repo = await ctx.openRepository();
-          const keys = await listKeys(repo);
-          ctx.output.result(keys);
-          ctx.output.table([
-            [' ', 'ID', 'Created (UTC)', 'User', 'Host'],
-            ...keys.map((k) => [k.current ? '*' : ' ', k.id.slice(0, 8), k.created.slice(0, 19).replace('T', ' '), k.username, k.host]),
-          ]);
-        }),
-      ),
+      .action(runAction(async () => (await import('./key-run.js')).runKeyList)),
     'failsafe key list',
   );
 
@@ -37,14 +22,7 @@ export function registerKey(program: Command): void {
       .command('add')
       .description('add a password (from FAILSAFE_NEW_PASSWORD[_FILE] or --new-password-file)')
       .option('--new-password-file <path>', 'file holding the new password')
-      .action(
-        runAction(async (ctx, options: NewPasswordOptions) => {
-          const repo = await ctx.openRepository();
-          const id = await repo.addKey(await ctx.newPassword(options.newPasswordFile));
-          ctx.output.result({ id });
-          ctx.output.line(`added key ${id.slice(0, 8)}`);
-        }),
-      ),
+      .action(runAction(async () => (await import('./key-run.js')).runKeyAdd)),
     'FAILSAFE_NEW_PASSWORD_FILE=tenant.pass failsafe key add',
   );
 
@@ -53,14 +31,7 @@ export function registerKey(program: Command): void {
       .command('remove')
       .description('remove a key (not the one in use)')
       .argument('<id>', 'key id or prefix (see key list)')
-      .action(
-        runAction(async (ctx, id: string) => {
-          const repo = await ctx.openRepository();
-          const removed = await removeKey(repo, id);
-          ctx.output.result({ removed });
-          ctx.output.line(`removed key ${removed.slice(0, 8)}`);
-        }),
-      ),
+      .action(runAction(async () => (await import('./key-run.js')).runKeyRemove)),
     'failsafe key remove 3f9c2a1b',
   );
 
@@ -69,14 +40,7 @@ export function registerKey(program: Command): void {
       .command('passwd')
       .description('change the password of the key in use (new one from FAILSAFE_NEW_PASSWORD[_FILE] or --new-password-file)')
       .option('--new-password-file <path>', 'file holding the new password')
-      .action(
-        runAction(async (ctx, options: NewPasswordOptions) => {
-          const repo = await ctx.openRepository();
-          const id = await changePassword(repo, await ctx.newPassword(options.newPasswordFile));
-          ctx.output.result({ id, removed: repo.keyId });
-          ctx.output.line(`password changed: new key ${id.slice(0, 8)} replaces ${repo.keyId.slice(0, 8)}`);
-        }),
-      ),
+      .action(runAction(async () => (await import('./key-run.js')).runKeyPasswd)),
     'FAILSAFE_NEW_PASSWORD_FILE=new.pass failsafe key passwd',
   );
 }

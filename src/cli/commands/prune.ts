@@ -1,14 +1,6 @@
 import type { Command } from 'commander';
-import { formatBytes } from '../../core/units.js';
-import { type PruneResult, prune } from '../../repository/prune.js';
 import { runAction, withExamples } from '../command.js';
-import type { CommandContext } from '../context.js';
 import { parseFraction } from './option-parsers.js';
-
-interface PruneOptions {
-  readonly dryRun?: boolean;
-  readonly repackBelow: number;
-}
 
 export function registerPrune(program: Command): void {
   withExamples(
@@ -17,45 +9,8 @@ export function registerPrune(program: Command): void {
       .description('delete data no snapshot uses and rewrite mostly-unused packs (safe while backups run)')
       .option('-n, --dry-run', 'show what would be deleted and repacked, change nothing')
       .option('--repack-below <percent>', 'rewrite packs whose used share is below this', parseFraction, 0.8)
-      .action(
-        runAction(async (ctx, options: PruneOptions) => {
-          const repo = await ctx.openRepository();
-          const result = await prune(repo, {
-            dryRun: options.dryRun ?? false,
-            repackBelow: options.repackBelow,
-            onProgress: ctx.progress.listener,
-          });
-          ctx.progress.done();
-          reportPrune(ctx, result);
-          ctx.output.result(result);
-        }),
-      ),
+      .action(runAction(async () => (await import('./prune-run.js')).runPrune)),
     'failsafe prune --dry-run',
     'failsafe prune --repack-below 50%',
   );
-}
-
-/** Prints a prune plan and outcome (shared with `forget --prune`). */
-export function reportPrune(ctx: CommandContext, result: PruneResult): void {
-  const { plan } = result;
-  const out = ctx.output;
-  out.line(`repository: ${plan.packs} packs, ${formatBytes(plan.bytes)}; in use: ${plan.usedBlobs} blobs, ${formatBytes(plan.usedBytes)}`);
-  out.line(`${result.dryRun ? 'would delete' : 'to delete'}: ${plan.deletePacks} unused packs (${formatBytes(plan.deleteBytes)})`);
-  out.line(
-    `${result.dryRun ? 'would repack' : 'to repack'}: ${plan.repackPacks} packs (${formatBytes(plan.repackBytes)}, ` +
-      `${formatBytes(plan.repackUsedBytes)} still used is copied)`,
-  );
-  if (plan.unindexedPacks > 0) {
-    out.line(`unindexed packs from interrupted backups: ${plan.unindexedPacks} (${formatBytes(plan.unindexedBytes)})`);
-  }
-  out.line(`unused data left in kept packs: ${formatBytes(plan.keptUnusedBytes)}`);
-  if (result.dryRun) return;
-  out.line(`deleted ${result.packsDeleted} packs (${formatBytes(result.bytesDeleted)}), wrote ${result.packsWritten} new packs`);
-  if (result.packsRestored > 0) out.line(`kept ${result.packsRestored} packs that a backup running meanwhile still needed`);
-  if (result.marksPending > 0) {
-    out.line(
-      `space of ${result.marksPending} earlier prune step(s) is freed once these finish: ${result.waitingFor.join('; ') || 'running sessions'}` +
-        ' (run prune again afterwards)',
-    );
-  }
 }

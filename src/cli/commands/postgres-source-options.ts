@@ -1,0 +1,13 @@
+/**
+ * The flags that name a database and its tenancy (`--source`, `--postgres`, `--tenant-root`,
+ * `--tenant-key`), resolved by `resolvePostgresSource` when the command runs.
+ */
+import type { Command } from 'commander';
+
+export function addPostgresSourceOptions(command: Command): Command {
+  return command
+    .option('--source <name>', 'a postgres source from failsafe.yaml (default: the only one)')
+    .option('--postgres <url>', 'postgres://user@host:port/db?sslmode=...; the password comes from PGPASSWORD or ~/.pgpass, never the URL')
+    .option('--tenant-root <table>', 'the tenant table, schema.table (with --postgres)')
+    .option('--tenant-key <column>', "the tenant table's id column (default: its single-column primary key)");
+}
