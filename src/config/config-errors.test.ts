@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FailsafeError } from '../core/errors.js';
 import { ConfigError } from './config-error.js';
-import { parseConfig } from './load-config.js';
+import { parseConfig } from './parse-config.js';
 
 /** The error lines for `lines` of failsafe.yaml, which must be invalid. */
 function problems(lines: readonly string[], env: Record<string, string> = {}): string[] {

@@ -22,8 +22,10 @@ export { ConfigError, formatProblem } from './config-error.js';
 export type { ConfigProblem } from './config-error.js';
 export { interpolate } from './interpolate.js';
 export type { Environment } from './interpolate.js';
-export { DEFAULT_CONFIG_FILE, EMPTY_CONFIG, loadConfig, parseConfig } from './load-config.js';
-export type { LoadConfigOptions, LoadedConfig, ParseConfigOptions } from './load-config.js';
+export { DEFAULT_CONFIG_FILE, EMPTY_CONFIG, loadConfig } from './load-config.js';
+export type { LoadConfigOptions, LoadedConfig } from './load-config.js';
+export { parseConfig } from './parse-config.js';
+export type { ParseConfigOptions } from './parse-config.js';
 export {
   CONFIG_VERSION,
   DEFAULT_PASSWORD_ENV,

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isErrorCode } from '../core/errors.js';
 import { interpolate } from './interpolate.js';
-import { parseConfig } from './load-config.js';
+import { parseConfig } from './parse-config.js';
 import type { Config } from './schema.js';
 
 function errorOf(fn: () => unknown): Error {

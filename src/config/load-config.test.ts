@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FailsafeError, isErrorCode } from '../core/errors.js';
-import { EMPTY_CONFIG, loadConfig, parseConfig } from './load-config.js';
+import { EMPTY_CONFIG, loadConfig } from './load-config.js';
+import { parseConfig } from './parse-config.js';
 import type { Config } from './schema.js';
 
 const FULL_EXAMPLE = `# yaml-language-server: $schema=./docs/failsafe.schema.json

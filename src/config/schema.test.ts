@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { closestMatch, editDistance } from '../core/did-you-mean.js';
-import { parseConfig } from './load-config.js';
+import { parseConfig } from './parse-config.js';
 import { configJsonSchema, configJsonSchemaText } from './schema.js';
 
 const root = new URL('../../', import.meta.url);
