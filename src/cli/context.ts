@@ -4,7 +4,6 @@
  * place where configuration, environment, storage backends and the repository meet.
  */
 import { readFile } from 'node:fs/promises';
-import type { Logger } from 'pino';
 import { FailsafeError, isSystemError } from '../core/errors.js';
 import { loadConfig } from '../config/load-config.js';
 import type { Config, RepositoryConfig as ConfiguredRepository, S3Options as ConfiguredS3, TenantConfig } from '../config/schema.js';
@@ -14,6 +13,7 @@ import { type LockTiming } from '../repository/lock.js';
 import { Repository } from '../repository/repository.js';
 import { type S3Settings, openStorage } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
+import type { Logger } from './logger.js';
 import { Output } from './output.js';
 import { ProgressLine } from './progress.js';
 
