@@ -13,7 +13,7 @@ import { walkTree } from '../../repository/tree-walk.js';
 import { once, type SnapshotPart, type SnapshotPartContext } from '../snapshot-part.js';
 import { assertSafeObjectKey, type ObjectStore } from './object-store.js';
 
-/** Objects read at once. */
+/** Objects read (backup) or written (restore) at once. */
 const OBJECTS_AT_ONCE = 8;
 
 const manifestSchema = z.object({
@@ -108,20 +108,39 @@ export async function restoreObjects(repo: Repository, snapshot: Snapshot, store
       if (!parsed.success) continue; // another kind of part (a database)
       found = true;
       const root = manifestPath.slice(0, -'manifest.json'.length);
-      for (const object of parsed.data.objects) {
-        options.signal?.throwIfAborted();
+      // Every object is checked before the first is written.
+      const queue = parsed.data.objects.map((object) => {
         assertSafeObjectKey(object.key);
         const node = files.get(`${root}objects/${object.key}`);
         if (!node?.content) throw new FailsafeError('CORRUPT', `snapshot ${snapshot.id.slice(0, 8)} lists object ${object.key} but does not hold it`);
-        await store.write(object.key, readContent(repo, node.content, { verifyIds: false }), {
-          contentType: object.contentType,
-          metadata: object.metadata,
-          modified: new Date(object.modified),
-        });
-        restored++;
-        bytes += object.size;
-        options.onBytes?.(object.size);
-      }
+        return { object, content: node.content };
+      });
+      // Written OBJECTS_AT_ONCE at a time, for the same round trips as the reads; the first failure stops the rest.
+      let failed = false;
+      const writers = await Promise.allSettled(
+        Array.from({ length: OBJECTS_AT_ONCE }, async () => {
+          for (let next = queue.shift(); next && !failed; next = queue.shift()) {
+            const { object, content } = next;
+            try {
+              options.signal?.throwIfAborted();
+              await store.write(object.key, readContent(repo, content, { verifyIds: false }), {
+                contentType: object.contentType,
+                metadata: object.metadata,
+                modified: new Date(object.modified),
+              });
+            } catch (err) {
+              failed = true;
+              throw err;
+            }
+            restored++;
+            bytes += object.size;
+            options.onBytes?.(object.size);
+          }
+        }),
+      );
+      // Reported once every writer has stopped, so none is left writing after the lock is released.
+      const failure = writers.find((writer) => writer.status === 'rejected');
+      if (failure) throw failure.reason;
     }
     if (!found) throw new FailsafeError('USAGE', `snapshot ${snapshot.id.slice(0, 8)} holds no objects`);
     return { objects: restored, bytes };
