@@ -75,6 +75,14 @@ export class CrossTenantError extends FailsafeError {
   }
 }
 
+/**
+ * A tenant's queries are index walks from small literal sets. PostgreSQL's default random_page_cost (4,
+ * priced for spinning disks) makes 200 index probes look dearer than a scan of a 200k-row table; 1.1
+ * is the usual setting for SSDs and cached data (one query: 45 ms as a scan, 7 ms as probes). A lower
+ * setting the server already has is kept.
+ */
+const SUBSET_PLANNER_SQL = `SELECT pg_catalog.set_config('random_page_cost', least(pg_catalog.current_setting('random_page_cost')::float8, 1.1)::text, true)`;
+
 interface TableJob {
   readonly table: Table;
   readonly role: string;
@@ -98,7 +106,8 @@ export async function backupDatabase(repository: Repository | Promise<Repository
   const workers: PgSession[] = [];
   let joined: Promise<unknown> = Promise.resolve();
   try {
-    await coordinator.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; ${settingsSql()}`);
+    const sessionSql = `${settingsSql()}${options.tenant !== undefined ? `; ${SUBSET_PLANNER_SQL}` : ''}`;
+    await coordinator.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; ${sessionSql}`);
     const { rows } = await coordinator.query<{ snapshot: string; lsn: string; time: Date; version: string; version_num: string; database: string }>(
       `SELECT pg_export_snapshot() AS snapshot,
               (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END)::text AS lsn,
@@ -110,19 +119,19 @@ export async function backupDatabase(repository: Repository | Promise<Repository
     const attempts = Array.from({ length: jobs }, async () => {
       const worker = await connect(options.settings);
       workers.push(worker);
-      await worker.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '${exported.snapshot}'; ${settingsSql()}`);
+      await worker.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '${exported.snapshot}'; ${sessionSql}`);
     });
     const joining = Promise.all(attempts);
-    joining.catch(() => {}); // awaited once the plan is made
+    joining.catch(() => {}); // awaited before the down sets are read
     joined = Promise.allSettled(attempts);
     const graph = await readTableGraph(coordinator);
     const plan = await planTenantBackup(coordinator, graph, options);
-    const plainDownSets = plan ? await fetchDownSets(coordinator, plan, options.tenant!) : undefined;
+    await joining;
+    const plainDownSets = plan ? await fetchDownSets([coordinator, ...workers], plan, options.tenant!) : undefined;
     // The closure usually finds nothing to add: the tables are copied from the plain plan while the
     // coordinator computes it (and then captures the schema), and copied again only if it found rows.
     const speculative = tableJobs(graph, plan, options, undefined, plainDownSets);
     const tableCount = speculative.tables.length;
-    await joining;
 
     const repo = await opening;
     return await repo.withLock('shared', 'backup', async (lock) => {

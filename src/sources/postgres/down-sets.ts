@@ -25,30 +25,62 @@ export interface DownSetOptions {
 
 /**
  * The down sets of the root and every tenant table, except those larger than the limit and the tables
- * below them.
+ * below them. Each table is read once its parents are, on whichever of `sessions` is free (all inside
+ * one snapshot), so tables that do not depend on each other are read at the same time.
  *
  * @example
- * const downSets = await fetchDownSets(session, plan, '42');
+ * const downSets = await fetchDownSets([coordinator, ...workers], plan, '42');
  * new SubsetSql(plan, '42', { downSets }).select('public.booking');
  */
-export async function fetchDownSets(client: SqlClient, plan: TenantPlan, tenant: string, options: DownSetOptions = {}): Promise<DownSets> {
+export async function fetchDownSets(sessions: readonly SqlClient[], plan: TenantPlan, tenant: string, options: DownSetOptions = {}): Promise<DownSets> {
   const limit = options.limit ?? DOWN_SET_LIMIT;
   const sets = new Map<string, DownSet>();
   const left = new Set<string>();
-  for (const planned of parentsFirst(plan)) {
+  const free = new SessionPool(sessions);
+  const read = async (planned: PlannedTable): Promise<void> => {
     const name = planned.table.name;
     const sql = new SubsetSql(plan, tenant, { down: options.down ?? new Map(), extras: new Map(), downSets: sets }, options.exclusions);
     const query = parentsOf(planned).some((parent) => left.has(parent)) ? undefined : sql.downSetQuery(name, limit);
     if (!query) {
       left.add(name);
-      continue;
+      return;
     }
-    const { rows } = await client.query<Record<string, string> & { rows: number }>(query);
+    const { rows } = await free.run((session) => session.query<Record<string, string> & { rows: number }>(query));
     const row = rows[0]!;
     if (row.rows > limit) left.add(name);
     else sets.set(name, { rows: row.rows, arrays: downSetColumns(plan, name).map((_, i) => row[`a${i}`]!) });
+  };
+  // Parents come first in this order, so each table's parents already have their promise.
+  const done = new Map<string, Promise<void>>();
+  for (const planned of parentsFirst(plan)) {
+    const parents = parentsOf(planned).map((parent) => done.get(parent)!);
+    done.set(planned.table.name, Promise.all(parents).then(() => read(planned)));
   }
+  // Every read ends before a failure is reported, so no session is left mid-query.
+  const failure = (await Promise.allSettled(done.values())).find((result) => result.status === 'rejected');
+  if (failure) throw failure.reason;
   return sets;
+}
+
+/** Hands each query the next free session. */
+class SessionPool {
+  readonly #free: SqlClient[];
+  readonly #waiting: ((session: SqlClient) => void)[] = [];
+
+  constructor(sessions: readonly SqlClient[]) {
+    this.#free = [...sessions];
+  }
+
+  async run<T>(query: (session: SqlClient) => Promise<T>): Promise<T> {
+    const session = this.#free.pop() ?? (await new Promise<SqlClient>((resolve) => this.#waiting.push(resolve)));
+    try {
+      return await query(session);
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next(session);
+      else this.#free.push(session);
+    }
+  }
 }
 
 /**
