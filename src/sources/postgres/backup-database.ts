@@ -1,15 +1,14 @@
 /**
  * A consistent snapshot of a PostgreSQL database — whole, or one tenant's subset — streamed into the
  * repository. One coordinator transaction exports its snapshot; `jobs` worker sessions join it
- * (`SET TRANSACTION SNAPSHOT`, the `pg_dump -j` way) and COPY tables out in key order, largest first,
- * straight into the chunker: no temporary files, memory bounded by the pipeline.
+ * (`SET TRANSACTION SNAPSHOT`, the `pg_dump -j` way) and COPY tables out in key order, largest first
+ * (a tenant's tables after their parents), straight into the chunker: no temporary files, memory
+ * bounded by the pipeline.
  */
-import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Readable } from 'node:stream';
 import { FailsafeError, withContext } from '../../core/errors.js';
 import { progressOf, type ProgressListener } from '../../core/progress.js';
-import { readTableGraph, type Table, type TableGraph } from '../../postgres/catalog.js';
+import { readTableGraph, type TableGraph } from '../../postgres/catalog.js';
 import { connect, describeConnection, type ConnectionSettings, type PgSession } from '../../postgres/connection.js';
 import { captureSchema, describeStatement, type CapturedSchema } from '../../postgres/schema/capture-schema.js';
 import { APPLY_SETTINGS } from '../../postgres/schema/session-settings.js';
@@ -18,20 +17,13 @@ import type { Repository } from '../../repository/repository.js';
 import type { Snapshot } from '../../repository/snapshot.js';
 import { commitSnapshot, resolveParent } from '../snapshot-session.js';
 import { once, type SnapshotPart } from '../snapshot-part.js';
-import { SnapshotTreeBuilder, type VirtualFile } from '../snapshot-tree.js';
-import {
-  DATABASE_MANIFEST_VERSION,
-  STABLE_OUTPUT_SETTINGS,
-  countNewlines,
-  settingsSql,
-  tableFileName,
-  type DatabaseManifest,
-  type ManifestTable,
-} from './database-manifest.js';
-import { fetchDownSets } from './down-sets.js';
-import { copyColumns, SubsetSql, wholeTableSelect, type CrossTenantPolicy, type DownSets, type ExtraRows } from './subset-sql.js';
+import { SnapshotTreeBuilder } from '../snapshot-tree.js';
+import { DATABASE_MANIFEST_VERSION, STABLE_OUTPUT_SETTINGS, settingsSql, type DatabaseManifest } from './database-manifest.js';
+import { parentsOf } from './down-sets.js';
+import { copyColumns, downSetColumns, SubsetSql, wholeTableSelect, type CrossTenantPolicy, type DownSet, type DownSets, type ExtraRows } from './subset-sql.js';
+import { copyTables, type CopiedTables, type CopyHooks, type TableJob } from './table-copy.js';
 import { assertTenantExists, closeSubset, type Closure, type CrossTenantRow } from './tenant-closure.js';
-import { planTenancy, type TenancyRules, type TenantPlan } from './tenant-plan.js';
+import { planTenancy, type TableRole, type TenancyRules, type TenantPlan } from './tenant-plan.js';
 
 export interface BackupDatabaseOptions {
   readonly settings: ConnectionSettings;
@@ -83,12 +75,6 @@ export class CrossTenantError extends FailsafeError {
  */
 const SUBSET_PLANNER_SQL = `SELECT pg_catalog.set_config('random_page_cost', least(pg_catalog.current_setting('random_page_cost')::float8, 1.1)::text, true)`;
 
-interface TableJob {
-  readonly table: Table;
-  readonly role: string;
-  readonly select: string;
-}
-
 /**
  * `repository` may still be opening (deriving a key from a password takes a fifth of a second): the
  * database work up to the first COPY goes on meanwhile, and a failure to open is reported when the
@@ -122,15 +108,16 @@ export async function backupDatabase(repository: Repository | Promise<Repository
       await worker.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '${exported.snapshot}'; ${sessionSql}`);
     });
     const joining = Promise.all(attempts);
-    joining.catch(() => {}); // awaited before the down sets are read
+    joining.catch(() => {}); // awaited before the copies start
     joined = Promise.allSettled(attempts);
     const graph = await readTableGraph(coordinator);
     const plan = await planTenantBackup(coordinator, graph, options);
     await joining;
-    const plainDownSets = plan ? await fetchDownSets([coordinator, ...workers], plan, options.tenant!) : undefined;
-    // The closure usually finds nothing to add: the tables are copied from the plain plan while the
-    // coordinator computes it (and then captures the schema), and copied again only if it found rows.
-    const speculative = tableJobs(graph, plan, options, undefined, plainDownSets);
+    // A tenant's tables are copied parents first, each from its parents' down sets, which are taken
+    // from the rows as they are copied; the closure runs on those sets afterwards and usually finds
+    // nothing to add. When it does (or a cross-tenant policy keeps rows out) the tables are copied again.
+    const downSets = new Map<string, DownSet>();
+    const speculative = tableJobs(graph, plan, options, undefined, downSets);
     const tableCount = speculative.tables.length;
 
     const repo = await opening;
@@ -155,55 +142,40 @@ export async function backupDatabase(repository: Repository | Promise<Repository
       const report = (current?: string): void =>
         options.onProgress?.({ ...progressOf('backup', 'tables', tablesDone, tableCount, bytesDone), ...(current ? { current } : {}) });
 
-      /** Copies every table of `jobs` on the workers; returns the manifest entries and the files. */
-      const copyAll = async (jobs: readonly TableJob[]): Promise<{ entries: ManifestTable[]; files: Map<string, VirtualFile> }> => {
-        const entries: ManifestTable[] = [];
-        const files = new Map<string, VirtualFile>();
-        const queue = [...jobs].sort((a, b) => b.table.estimatedRows - a.table.estimatedRows || a.table.name.localeCompare(b.table.name));
-        await Promise.all(
-          workers.map(async (worker) => {
-            for (let job = queue.shift(); job; job = queue.shift()) {
-              options.signal?.throwIfAborted();
+      const copyHooks: CopyHooks = {
+        store: (job, stream) =>
+          saveContent(repo, writer, stream, {
+            chunker,
+            onBytes: (bytes) => {
+              bytesDone += bytes;
               report(job.table.name);
-              const entry = await copyTable(worker, job, async (stream, file) => {
-                const saved = await saveContent(repo, writer, stream, {
-                  chunker,
-                  onBytes: (bytes) => {
-                    bytesDone += bytes;
-                    report(job!.table.name);
-                  },
-                });
-                files.set(file, saved);
-              }).catch((err: unknown) => {
-                throw withContext(`back up table ${job!.table.name}`, err);
-              });
-              entries.push(entry);
-              tablesDone++;
-              report();
-            }
+            },
           }),
-        );
-        return { entries, files };
+        onStart: (job) => report(job.table.name),
+        onDone: () => {
+          tablesDone++;
+          report();
+        },
+        signal: options.signal,
       };
 
-      let result: { entries: ManifestTable[]; files: Map<string, VirtualFile> };
+      let result: CopiedTables;
       let jobsDone: PlannedJobs;
       let schema: CapturedSchema;
       try {
-        const coordinatorWork = (async () => {
-          const closure = plan ? await closePlan(coordinator, plan, plainDownSets, options) : undefined;
-          return { closure, schema: await captureSchema(coordinator, { owners: options.owners ?? false }) };
-        })();
-        // Both run to the end before either's failure is reported, so no session is left mid-COPY.
-        const [copied, coordinated] = await Promise.allSettled([copyAll(speculative.tables), coordinatorWork]);
-        if (coordinated.status === 'rejected') throw coordinated.reason;
+        // The coordinator captures the schema while the workers copy; both end before either's failure is reported.
+        const [copied, captured] = await Promise.allSettled([
+          copyTables(workers, speculative.tables, downSets, copyHooks),
+          captureSchema(coordinator, { owners: options.owners ?? false }),
+        ]);
         if (copied.status === 'rejected') throw copied.reason;
-        schema = coordinated.value.schema;
-        const closure = coordinated.value.closure;
+        if (captured.status === 'rejected') throw captured.reason;
+        schema = captured.value;
+        const closure = plan ? await closePlan(coordinator, plan, downSets, options) : undefined;
         if (closure && !closure.empty) {
           jobsDone = tableJobs(graph, plan, options, closure);
           tablesDone = 0;
-          result = await copyAll(jobsDone.tables);
+          result = await copyTables(workers, jobsDone.tables, new Map(), copyHooks);
         } else {
           jobsDone = closure ? tableJobs(graph, plan, options, closure) : speculative;
           result = copied.value;
@@ -295,12 +267,13 @@ async function closePlan(session: PgSession, plan: TenantPlan, downSets: DownSet
 }
 
 /**
- * What to copy: every table whole, or the tenant plan's selections with what the closure found (before
- * it is known: the plain plan, from its down sets).
+ * What to copy: every table whole; or the tenant plan's selections with what the closure found; or,
+ * before the closure, the plain plan: each tenant table after its parents, from the down sets taken
+ * from their rows into `plainDownSets`, and each shared table after the tables referencing it.
  */
-function tableJobs(graph: TableGraph, plan: TenantPlan | undefined, options: BackupDatabaseOptions, closed?: ClosedPlan, plainDownSets?: DownSets): PlannedJobs {
+function tableJobs(graph: TableGraph, plan: TenantPlan | undefined, options: BackupDatabaseOptions, closed?: ClosedPlan, plainDownSets?: Map<string, DownSet>): PlannedJobs {
   if (!plan) {
-    const tables = [...graph.tables.values()].map((table) => ({ table, role: 'whole', select: wholeTableSelect(table) }));
+    const tables = [...graph.tables.values()].map((table) => ({ table, role: 'whole', select: () => wholeTableSelect(table), after: [] }));
     return { tables, skipped: [], tenant: null };
   }
   const policy = closed?.policy ?? 'fail';
@@ -308,57 +281,40 @@ function tableJobs(graph: TableGraph, plan: TenantPlan | undefined, options: Bac
   const sql = new SubsetSql(
     plan,
     options.tenant!,
-    closure ?? (plainDownSets ? { downSets: plainDownSets } : {}),
+    closure ?? { down: new Map(), extras: new Map(), downSets: plainDownSets ?? new Map() },
     closure && policy !== 'fail' ? { policy, blocked: closure.blocked, skipped: closure.skipped } : undefined,
   );
   const tables: TableJob[] = [];
   const skipped: DatabaseManifest['skipped'] = [];
   for (const planned of plan.tables) {
-    const select = sql.select(planned.table.name);
-    if (select) tables.push({ table: planned.table, role: planned.role, select });
-    else skipped.push({ name: planned.table.name, role: planned.role, reason: planned.reason });
+    const name = planned.table.name;
+    if (!COPIED_ROLES.includes(planned.role)) {
+      skipped.push({ name, role: planned.role, reason: planned.reason });
+      continue;
+    }
+    const job = { table: planned.table, role: planned.role, select: () => sql.select(name)!, after: [] as string[] };
+    if (closure || planned.role === 'whole') tables.push(job);
+    else if (planned.role === 'shared') tables.push({ ...job, after: planned.edges.map((fk) => fk.from).filter((from) => from !== name) });
+    else {
+      const columns = copyColumns(planned.table);
+      const positions = downSetColumns(plan, name).map((column) => columns.indexOf(column.name));
+      tables.push({
+        ...job,
+        select: () => sql.selectDirect(name) ?? sql.select(name)!,
+        after: parentsOf(planned),
+        ...(positions.includes(-1) ? {} : { downSetColumns: positions }),
+      });
+    }
   }
   const crossTenant =
     closure && policy !== 'fail' ? { onCrossTenant: policy, otherTenantsRows: count(closure.blocked), skippedRows: count(closure.skipped) } : {};
   return { tables, skipped, tenant: { id: options.tenant!, root: plan.rules.root, key: plan.rules.key, ...crossTenant } };
 }
 
+const COPIED_ROLES: readonly TableRole[] = ['root', 'tenant', 'shared', 'whole'];
+
 function count(rows: ExtraRows): number {
   return [...rows.values()].reduce((n, list) => n + list.length, 0);
-}
-
-/** Streams one table's COPY text through `store`, counting rows and hashing the bytes on the way. */
-async function copyTable(
-  session: PgSession,
-  job: TableJob,
-  store: (stream: AsyncIterable<Buffer>, file: string) => Promise<void>,
-): Promise<ManifestTable> {
-  const hash = createHash('sha256');
-  let rows = 0;
-  let bytes = 0;
-  const source: Readable = session.copyOut(`COPY (${job.select}) TO STDOUT`);
-  async function* counted(): AsyncGenerator<Buffer> {
-    for await (const chunk of source as AsyncIterable<Buffer>) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      rows += countNewlines(chunk);
-      yield chunk;
-    }
-  }
-  const file = tableFileName(job.table.schema, job.table.table);
-  await store(counted(), file);
-  return {
-    name: job.table.name,
-    schema: job.table.schema,
-    table: job.table.table,
-    file,
-    columns: [...copyColumns(job.table)],
-    key: [...job.table.key],
-    role: job.role,
-    rows,
-    bytes,
-    sha256: hash.digest('hex'),
-  };
 }
 
 /** A section as a psql-runnable script, for people (restore reads schema.json). */

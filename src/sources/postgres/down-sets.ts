@@ -93,19 +93,28 @@ export function referencesStayInside(plan: TenantPlan, downSets: DownSets, fk: F
   const child = downSets.get(fk.from);
   const parent = downSets.get(fk.to);
   if (!child || !parent) return false;
-  const inParent = new Set(columnTuples(plan, fk.to, parent, fk.toColumns).map((tuple) => JSON.stringify(tuple)));
-  return columnTuples(plan, fk.from, child, fk.fromColumns).every((tuple) => tuple.includes(null) || inParent.has(JSON.stringify(tuple)));
+  const inParent = new Set(rowKeys(plan, fk.to, parent, fk.toColumns));
+  return rowKeys(plan, fk.from, child, fk.fromColumns).every((key) => key === null || inParent.has(key));
 }
 
-/** The rows of a fetched set, as the values of `columns` (text; null for NULL). */
-function columnTuples(plan: TenantPlan, table: string, set: DownSet, columns: readonly string[]): (string | null)[][] {
+/** Parsed array literals, per set: parsing a large set costs more than the check it serves. */
+const parsedSets = new WeakMap<DownSet, readonly (readonly (string | null)[])[]>();
+
+/** Each row's values of `columns` as one string (NUL-separated; PostgreSQL text holds no NUL), null when any is NULL. */
+function rowKeys(plan: TenantPlan, table: string, set: DownSet, columns: readonly string[]): (string | null)[] {
   const names = downSetColumns(plan, table).map((c) => c.name);
-  const values = columns.map((column) => parseArray(set.arrays[names.indexOf(column)]!) as (string | null)[]);
-  return Array.from({ length: set.rows }, (_, row) => values.map((column) => column[row]!));
+  const values = set.values ?? parsedSets.get(set) ?? set.arrays.map((array) => parseArray(array) as (string | null)[]);
+  if (!set.values) parsedSets.set(set, values);
+  const picked = columns.map((column) => values[names.indexOf(column)]!);
+  if (picked.length === 1) return [...picked[0]!];
+  return Array.from({ length: set.rows }, (_, row) => {
+    const tuple = picked.map((column) => column[row]!);
+    return tuple.some((value) => value === null) ? null : tuple.join('\u0000');
+  });
 }
 
 /** The tables a tenant table's down set is built from (cycle edges come from the closure instead). */
-function parentsOf(planned: PlannedTable): string[] {
+export function parentsOf(planned: PlannedTable): string[] {
   return planned.edges.filter((fk) => !planned.cycleEdges.includes(fk)).map((fk) => fk.to);
 }
 

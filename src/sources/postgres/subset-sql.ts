@@ -41,6 +41,8 @@ export interface DownSet {
   readonly rows: number;
   /** One array literal per column, in {@link downSetColumns} order. */
   readonly arrays: readonly string[];
+  /** The same columns' values (text, null for NULL), when they were at hand as values. */
+  readonly values?: readonly (readonly (string | null)[])[];
 }
 
 /** Down sets by table name. */
@@ -151,6 +153,34 @@ export class SubsetSql {
       default:
         return undefined;
     }
+  }
+
+  /**
+   * A root or tenant table's rows read in one pass from its parents' down sets (the root: by the
+   * tenant id), in key order; or undefined when {@link select} is needed instead: a parent without a
+   * down set, a table without a key, or a subset with rows added or kept out.
+   */
+  selectDirect(tableName: string): string | undefined {
+    const planned = this.#planned(tableName);
+    const table = planned.table;
+    const columns = copyColumns(table);
+    if (planned.role !== 'root' && planned.role !== 'tenant') return undefined;
+    if (this.#exclusions || this.#extras.size > 0 || this.#downExtras.size > 0) return undefined;
+    if (table.key.length === 0 || !table.key.every((c) => columns.includes(c))) return undefined;
+    const list = columns.map((c) => `t.${quoteIdent(c)}`).join(', ');
+    const from = `${quoteQualified(table.name)} t`;
+    if (planned.role === 'root') {
+      const key = table.columns.find((c) => c.name === this.#plan.rules.key)!;
+      return `SELECT ${list} FROM ${from} WHERE t.${quoteIdent(key.name)} = ${quoteLiteral(this.#tenant)}::${key.type} ORDER BY ${orderBy(table)}`;
+    }
+    const edges = planned.edges.filter((fk) => !planned.cycleEdges.includes(fk));
+    if (edges.length === 0 || !edges.every((fk) => this.#downSets.has(fk.to))) return undefined;
+    const ctes = new Map<string, Cte>();
+    const conditions = edges.map((fk) => tupleIn('t', fk.fromColumns, this.#down(this.#planned(fk.to), ctes), fk.toColumns));
+    if (conditions.length === 1) return `${withClause(ctes)}SELECT ${list} FROM ${from} WHERE ${conditions[0]} ORDER BY ${orderBy(table)}`;
+    // A row several keys reach comes once: DISTINCT ON compares only the key, so any column type is fine.
+    const branches = conditions.map((condition) => `SELECT ${list} FROM ${from} WHERE ${condition}`).join(' UNION ALL ');
+    return `${withClause(ctes)}SELECT DISTINCT ON (${orderBy(table)}) * FROM (${branches}) t ORDER BY ${orderBy(table)}`;
   }
 
   /**

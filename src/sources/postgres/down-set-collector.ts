@@ -1,0 +1,89 @@
+/**
+ * A table's down set taken from the COPY text of its rows as they stream into the repository, so the
+ * tables below it are selected from a literal set without a second pass over the table.
+ */
+import type { DownSet } from './subset-sql.js';
+
+const NEWLINE = 0x0a;
+
+/** The escapes COPY TO writes in text format (`CopyAttributeOutText`); any other character stands for itself. */
+const ESCAPES: Readonly<Record<string, string>> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
+
+/**
+ * Collects the values of some columns of COPY text rows, up to `limit` rows.
+ *
+ * @example
+ * const collector = new DownSetCollector([0, 2], 100_000);
+ * for await (const chunk of copyStream) collector.push(chunk);
+ * const set = collector.finish(); // undefined when over the limit
+ */
+export class DownSetCollector {
+  readonly #columns: readonly number[];
+  readonly #limit: number;
+  readonly #values: (string | null)[][];
+  #rows = 0;
+  #rest: Buffer = Buffer.alloc(0);
+  #over = false;
+
+  /** `columns`: positions in the COPY row, in the order the set lists them. */
+  constructor(columns: readonly number[], limit: number) {
+    this.#columns = columns;
+    this.#limit = limit;
+    this.#values = columns.map(() => []);
+  }
+
+  push(chunk: Buffer): void {
+    if (this.#over) return;
+    const data = this.#rest.length > 0 ? Buffer.concat([this.#rest, chunk]) : chunk;
+    const end = data.lastIndexOf(NEWLINE);
+    if (end < 0) {
+      this.#rest = Buffer.from(data);
+      return;
+    }
+    // A newline byte never occurs inside a UTF-8 sequence, so whole lines decode on their own.
+    const text = data.toString('utf8', 0, end);
+    this.#rest = Buffer.from(data.subarray(end + 1));
+    const columns = this.#columns;
+    const last = Math.max(...columns);
+    for (let start = 0; start <= text.length; ) {
+      let lineEnd = text.indexOf('\n', start);
+      if (lineEnd < 0) lineEnd = text.length;
+      if (++this.#rows > this.#limit) {
+        this.#over = true;
+        this.#values.length = 0;
+        return;
+      }
+      // Only the fields up to the last wanted one are cut out of the line.
+      for (let field = 0, from = start; field <= last; field++) {
+        let to = text.indexOf('\t', from);
+        if (to < 0 || to > lineEnd) to = lineEnd;
+        const wanted = columns.indexOf(field);
+        if (wanted >= 0) this.#values[wanted]!.push(decodeField(text.slice(from, to)));
+        from = to + 1;
+      }
+      start = lineEnd + 1;
+    }
+  }
+
+  /** The set, or undefined when the rows were more than the limit. */
+  finish(): DownSet | undefined {
+    if (this.#over) return undefined;
+    return { rows: this.#rows, arrays: this.#values.map(arrayLiteral), values: this.#values };
+  }
+}
+
+/** One field of COPY TO text output: `\N` is NULL, backslash sequences are unescaped. */
+export function decodeField(field: string): string | null {
+  if (field === '\\N') return null;
+  if (!field.includes('\\')) return field;
+  return field.replace(/\\(.)/gs, (_, code: string) => ESCAPES[code] ?? code);
+}
+
+/** A PostgreSQL array literal with every element quoted, which array input reads back exactly. */
+export function arrayLiteral(values: readonly (string | null)[]): string {
+  const quoted = values.map((value) => {
+    if (value === null) return 'NULL';
+    return value.includes('\\') || value.includes('"') ? `"${value.replace(/[\\"]/g, '\\$&')}"` : `"${value}"`;
+  });
+  return `{${quoted.join(',')}}`;
+}

@@ -1,0 +1,155 @@
+/**
+ * Copying tables out of a snapshot on the worker sessions: each table's COPY text streamed, counted
+ * and hashed into the repository. A job starts when its `after` tables are done, and its query is built
+ * then, so it can use the down sets taken from their rows. Among the ready jobs the one heading the
+ * heaviest chain of jobs waiting on it goes first (without dependencies: the largest table).
+ */
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { withContext } from '../../core/errors.js';
+import type { Table } from '../../postgres/catalog.js';
+import type { PgSession } from '../../postgres/connection.js';
+import type { VirtualFile } from '../snapshot-tree.js';
+import { countNewlines, tableFileName, type ManifestTable } from './database-manifest.js';
+import { DOWN_SET_LIMIT } from './down-sets.js';
+import { DownSetCollector } from './down-set-collector.js';
+import { copyColumns, type DownSet } from './subset-sql.js';
+
+export interface TableJob {
+  readonly table: Table;
+  readonly role: string;
+  /** The SELECT to copy, built when the job starts. */
+  readonly select: () => string;
+  /** Tables whose copies end before this one starts (their down sets feed its query). */
+  readonly after: readonly string[];
+  /** Take the table's down set from its rows: the positions of the down-set columns in a COPY row. */
+  readonly downSetColumns?: readonly number[];
+}
+
+export interface CopiedTables {
+  readonly entries: ManifestTable[];
+  readonly files: Map<string, VirtualFile>;
+}
+
+export interface CopyHooks {
+  /** Stores one table's COPY text; resolves to the stored file. */
+  readonly store: (job: TableJob, stream: AsyncIterable<Buffer>) => Promise<VirtualFile>;
+  readonly onStart?: (job: TableJob) => void;
+  readonly onDone?: (job: TableJob) => void;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/**
+ * Copies every job on `workers`. Down sets taken from the rows go into `downSets` as each table ends.
+ * Every worker stops before a failure is reported, so no session is left mid-COPY.
+ *
+ * @example
+ * const { entries, files } = await copyTables(workers, jobs, new Map(), { store: (job, stream) => save(stream) });
+ */
+export async function copyTables(workers: readonly PgSession[], jobs: readonly TableJob[], downSets: Map<string, DownSet>, hooks: CopyHooks): Promise<CopiedTables> {
+  const entries: ManifestTable[] = [];
+  const files = new Map<string, VirtualFile>();
+  const names = new Set(jobs.map((job) => job.table.name));
+  const weight = chainWeights(jobs);
+  const pending = [...jobs].sort((a, b) => weight.get(b)! - weight.get(a)! || a.table.name.localeCompare(b.table.name));
+  const finished = new Set<string>();
+  const waiting: (() => void)[] = [];
+  const wakeAll = (): void => waiting.splice(0).forEach((wake) => wake());
+  let failed = false;
+
+  const next = async (): Promise<TableJob | undefined> => {
+    for (;;) {
+      if (failed || pending.length === 0) return undefined;
+      const ready = pending.findIndex((job) => job.after.every((name) => finished.has(name) || !names.has(name)));
+      if (ready >= 0) return pending.splice(ready, 1)[0];
+      await new Promise<void>((resolve) => waiting.push(resolve));
+    }
+  };
+
+  const results = await Promise.allSettled(
+    workers.map(async (worker) => {
+      try {
+        for (let job = await next(); job; job = await next()) {
+          hooks.signal?.throwIfAborted();
+          hooks.onStart?.(job);
+          const current = job;
+          const collector = job.downSetColumns ? new DownSetCollector(job.downSetColumns, DOWN_SET_LIMIT) : undefined;
+          const entry = await copyTable(worker, job, collector, async (stream, file) => {
+            files.set(file, await hooks.store(current, stream));
+          }).catch((err: unknown) => {
+            throw withContext(`back up table ${current.table.name}`, err);
+          });
+          const set = collector?.finish();
+          if (set) downSets.set(job.table.name, set);
+          entries.push(entry);
+          finished.add(job.table.name);
+          hooks.onDone?.(job);
+          wakeAll();
+        }
+      } catch (err) {
+        failed = true;
+        wakeAll();
+        throw err;
+      }
+    }),
+  );
+  const failure = results.find((result) => result.status === 'rejected');
+  if (failure) throw failure.reason;
+  return { entries, files };
+}
+
+/**
+ * Each job's estimated rows plus the heaviest chain of jobs that wait for it: starting the head of the
+ * longest chain first keeps the last table from starting late.
+ */
+function chainWeights(jobs: readonly TableJob[]): Map<TableJob, number> {
+  const weights = new Map<TableJob, number>();
+  const dependents = new Map<string, TableJob[]>();
+  for (const job of jobs) for (const name of job.after) dependents.set(name, [...(dependents.get(name) ?? []), job]);
+  const weigh = (job: TableJob): number => {
+    const known = weights.get(job);
+    if (known !== undefined) return known;
+    const after = Math.max(0, ...(dependents.get(job.table.name) ?? []).map(weigh));
+    const weight = Math.max(0, job.table.estimatedRows) + after;
+    weights.set(job, weight);
+    return weight;
+  };
+  jobs.forEach(weigh);
+  return weights;
+}
+
+/** Streams one table's COPY text through `store`, counting rows and hashing the bytes on the way. */
+async function copyTable(
+  session: PgSession,
+  job: TableJob,
+  collector: DownSetCollector | undefined,
+  store: (stream: AsyncIterable<Buffer>, file: string) => Promise<void>,
+): Promise<ManifestTable> {
+  const hash = createHash('sha256');
+  let rows = 0;
+  let bytes = 0;
+  const source: Readable = session.copyOut(`COPY (${job.select()}) TO STDOUT`);
+  async function* counted(): AsyncGenerator<Buffer> {
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      rows += countNewlines(chunk);
+      collector?.push(chunk);
+      yield chunk;
+    }
+  }
+  const file = tableFileName(job.table.schema, job.table.table);
+  await store(counted(), file);
+  return {
+    name: job.table.name,
+    schema: job.table.schema,
+    table: job.table.table,
+    file,
+    columns: [...copyColumns(job.table)],
+    key: [...job.table.key],
+    role: job.role,
+    rows,
+    bytes,
+    sha256: hash.digest('hex'),
+  };
+}
