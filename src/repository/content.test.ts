@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/cli.js';
 import { FsStorage } from '../storage/fs-storage.js';
-import { readWholeContent, saveContent } from './content.js';
+import { parseStoredJson, readWholeContent, saveContent } from './content.js';
 import { Repository } from './repository.js';
 
 /** The weakest scrypt a key file accepts: fast enough for tests. */
@@ -31,5 +31,14 @@ describe('readWholeContent', () => {
       await storage.close();
       await dir.remove();
     }
+  });
+});
+
+describe('parseStoredJson', () => {
+  it('parses JSON and calls anything else corrupt repository data, naming the file', () => {
+    expect(parseStoredJson(Buffer.from('{"a":1}'), 'x/manifest.json')).toEqual({ a: 1 });
+    expect(() => parseStoredJson(Buffer.from('{"a":'), 'snapshot 1a2b3c4d: app-db/schema.json')).toThrow(
+      expect.objectContaining({ code: 'CORRUPT', message: 'snapshot 1a2b3c4d: app-db/schema.json is not JSON' }),
+    );
   });
 });

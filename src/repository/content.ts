@@ -4,6 +4,7 @@
  * `readWholeContent` collects them into one buffer (for small files such as manifests). Every source
  * (files, stdin, database tables) goes through these functions.
  */
+import { FailsafeError } from '../core/errors.js';
 import type { BlobWriter } from './blob-writer.js';
 import { computeBlobId } from './crypto.js';
 import { BlobType } from './pack.js';
@@ -104,10 +105,19 @@ export async function* readContent(
  * The whole content of a stored file in one buffer, every blob's id checked: for manifests and other
  * small files read before a restore starts. Stream large files with {@link readContent} instead.
  *
- * @example const manifest = JSON.parse((await readWholeContent(repo, node.content ?? [])).toString('utf8'))
+ * @example const manifest = parseStoredJson(await readWholeContent(repo, node.content ?? []), 'app-db/manifest.json')
  */
 export async function readWholeContent(repo: Repository, content: readonly string[]): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of readContent(repo, content)) chunks.push(chunk);
   return Buffer.concat(chunks);
+}
+
+/** A stored file's bytes as JSON; bytes that do not parse are corrupt repository data (`where` names the file). */
+export function parseStoredJson(bytes: Buffer, where: string): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (err) {
+    throw new FailsafeError('CORRUPT', `${where} is not JSON`, { cause: err });
+  }
 }

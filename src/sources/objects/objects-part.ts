@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { FailsafeError, withContext } from '../../core/errors.js';
 import { Semaphore } from '../../core/semaphore.js';
-import { readContent, readWholeContent, saveContent } from '../../repository/content.js';
+import { parseStoredJson, readContent, readWholeContent, saveContent } from '../../repository/content.js';
 import type { Repository } from '../../repository/repository.js';
 import type { Snapshot } from '../../repository/snapshot.js';
 import type { TreeNode } from '../../repository/tree.js';
@@ -104,7 +104,7 @@ export async function restoreObjects(repo: Repository, snapshot: Snapshot, store
     let found = false;
     for (const manifestPath of parts) {
       const raw = await readWholeContent(repo, files.get(manifestPath)!.content ?? []);
-      const parsed = manifestSchema.safeParse(parseJson(raw, `snapshot ${snapshot.id.slice(0, 8)}: ${manifestPath.slice(1)}`));
+      const parsed = manifestSchema.safeParse(parseStoredJson(raw, `snapshot ${snapshot.id.slice(0, 8)}: ${manifestPath.slice(1)}`));
       if (!parsed.success) continue; // another kind of part (a database)
       found = true;
       const root = manifestPath.slice(0, -'manifest.json'.length);
@@ -145,13 +145,4 @@ export async function restoreObjects(repo: Repository, snapshot: Snapshot, store
     if (!found) throw new FailsafeError('USAGE', `snapshot ${snapshot.id.slice(0, 8)} holds no objects`);
     return { objects: restored, bytes };
   });
-}
-
-/** A part's manifest as JSON; bytes that do not parse are corrupt repository data. */
-function parseJson(bytes: Buffer, where: string): unknown {
-  try {
-    return JSON.parse(bytes.toString('utf8'));
-  } catch (err) {
-    throw new FailsafeError('CORRUPT', `${where} is not JSON`, { cause: err });
-  }
 }

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { FailsafeError } from '../../core/errors.js';
+import { parseStoredJson } from '../../repository/content.js';
 
 export const DATABASE_MANIFEST_VERSION = 1;
 
@@ -86,13 +87,7 @@ export function tableFileName(schema: string, table: string): string {
 }
 
 export function parseDatabaseManifest(bytes: Buffer, where: string): DatabaseManifest {
-  let json: unknown;
-  try {
-    json = JSON.parse(bytes.toString('utf8'));
-  } catch (err) {
-    throw new FailsafeError('CORRUPT', `${where}: manifest is not JSON`, { cause: err });
-  }
-  const result = manifestSchema.safeParse(json);
+  const result = manifestSchema.safeParse(parseStoredJson(bytes, `${where}: manifest`));
   if (!result.success) throw new FailsafeError('CORRUPT', `${where}: manifest is malformed: ${result.error.issues[0]?.message ?? ''}`);
   if (result.data.version > DATABASE_MANIFEST_VERSION) {
     throw new FailsafeError('CORRUPT', `${where}: manifest version ${result.data.version} is newer than this failsafe understands`, {

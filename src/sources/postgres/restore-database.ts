@@ -8,7 +8,7 @@ import { progressOf, type ProgressListener } from '../../core/progress.js';
 import { quoteIdent, quoteQualified } from '../../postgres/catalog.js';
 import { connect, type ConnectionSettings, type PgSession } from '../../postgres/connection.js';
 import { applySchemaSection, sequenceValuesSql, type CapturedSchema, type SchemaStatement } from '../../postgres/schema/capture-schema.js';
-import { readContent, readWholeContent } from '../../repository/content.js';
+import { parseStoredJson, readContent, readWholeContent } from '../../repository/content.js';
 import type { Repository } from '../../repository/repository.js';
 import { shortId, type Snapshot } from '../../repository/snapshot.js';
 import type { TreeNode } from '../../repository/tree.js';
@@ -69,7 +69,7 @@ export async function restoreDatabase(repo: Repository, snapshot: Snapshot, opti
 
 async function restoreLocked(repo: Repository, snapshot: Snapshot, options: RestoreDatabaseOptions): Promise<DatabaseRestoreResult> {
   const { files, manifest } = await readDatabaseSnapshot(repo, snapshot, databaseDirectory(snapshot, options.sourceName));
-  const captured = JSON.parse((await readFile(repo, files, 'schema.json')).toString('utf8')) as CapturedSchema;
+  const captured = parseStoredJson(await readFile(repo, files, 'schema.json'), `snapshot ${shortId(snapshot.id)}: schema.json`) as CapturedSchema;
   const schema = options.owners === false ? withoutOwnership(captured) : captured;
   const sections = options.sections ?? ALL_SECTIONS;
   const tables = selectTables(manifest, options.tables);
