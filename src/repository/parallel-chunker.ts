@@ -93,14 +93,26 @@ export class ParallelChunker {
           await send(buffer.buffer as ArrayBuffer, length);
         }
       } else {
+        // Pieces are gathered into whole buffers: a stream of small pieces (a COPY's 64 KiB messages)
+        // sent one per 4 MiB buffer kept hundreds of buffers in flight for a few MiB of data.
+        let buffer: ArrayBuffer | undefined;
+        let filled = 0;
         for await (const piece of source) {
-          for (let offset = 0; offset < piece.length; offset += READ_BYTES) {
-            const part = piece.subarray(offset, offset + READ_BYTES);
-            const buffer = this.#spareBuffer();
-            new Uint8Array(buffer).set(part);
-            await send(buffer, part.length);
+          for (let offset = 0; offset < piece.length; ) {
+            buffer ??= this.#spareBuffer();
+            const length = Math.min(piece.length - offset, READ_BYTES - filled);
+            new Uint8Array(buffer, filled, length).set(piece.subarray(offset, offset + length));
+            filled += length;
+            offset += length;
+            if (filled === READ_BYTES) {
+              await send(buffer, filled);
+              buffer = undefined;
+              filled = 0;
+            }
           }
         }
+        if (buffer && filled > 0) await send(buffer, filled);
+        else if (buffer) this.#spare.push(buffer);
       }
       worker.worker.postMessage({ type: 'end', stream: id } satisfies ToChunkWorker);
     })().catch((err: unknown) => {
