@@ -3,6 +3,7 @@
  * tables, functions, views) in one transaction, data with `jobs` parallel `COPY FROM`, post-data
  * (constraints, indexes, triggers), sequence values; then verification against the manifest.
  */
+import { once } from 'node:events';
 import { FailsafeError, withContext } from '../../core/errors.js';
 import { progressOf, type ProgressListener } from '../../core/progress.js';
 import { quoteIdent, quoteQualified } from '../../postgres/catalog.js';
@@ -236,10 +237,8 @@ async function copyIntoTable(
   });
   try {
     for await (const chunk of readContent(repo, content, { verifyIds: false })) {
-      if (!input.write(chunk)) await new Promise<void>((resolve, reject) => {
-        input.once('drain', resolve);
-        input.once('error', reject);
-      });
+      // events.once takes its error listener off again: one left behind per drain piled up on large tables.
+      if (!input.write(chunk)) await once(input, 'drain');
       onBytes(chunk.length);
     }
     input.end();
