@@ -1,7 +1,8 @@
 /**
- * Reading a tenant's down sets from the snapshot, table by table from the root down, so every query
- * after them (the closure's, the COPYs) starts from sets whose size PostgreSQL knows. One query per
- * tenant table, each a single level of semi-joins on literal sets: the work follows the tenant's size.
+ * Reading a tenant's down sets with queries, table by table from the root down, where no COPY has
+ * produced them (`failsafe plan`, the closure after it found rows through cycles). One query per tenant
+ * table, each a single level of semi-joins on its parents' literal sets: the work follows the tenant's
+ * size. Also the in-memory check the closure makes on two sets.
  */
 import { parse as parseArray } from 'postgres-array';
 import type { ForeignKey } from '../../postgres/catalog.js';
@@ -25,62 +26,30 @@ export interface DownSetOptions {
 
 /**
  * The down sets of the root and every tenant table, except those larger than the limit and the tables
- * below them. Each table is read once its parents are, on whichever of `sessions` is free (all inside
- * one snapshot), so tables that do not depend on each other are read at the same time.
+ * below them.
  *
  * @example
- * const downSets = await fetchDownSets([coordinator, ...workers], plan, '42');
- * new SubsetSql(plan, '42', { downSets }).select('public.booking');
+ * const downSets = await fetchDownSets(session, plan, '42');
+ * new SubsetSql(plan, '42', { down: new Map(), extras: new Map(), downSets }).select('public.booking');
  */
-export async function fetchDownSets(sessions: readonly SqlClient[], plan: TenantPlan, tenant: string, options: DownSetOptions = {}): Promise<DownSets> {
+export async function fetchDownSets(client: SqlClient, plan: TenantPlan, tenant: string, options: DownSetOptions = {}): Promise<DownSets> {
   const limit = options.limit ?? DOWN_SET_LIMIT;
   const sets = new Map<string, DownSet>();
   const left = new Set<string>();
-  const free = new SessionPool(sessions);
-  const read = async (planned: PlannedTable): Promise<void> => {
+  for (const planned of parentsFirst(plan)) {
     const name = planned.table.name;
     const sql = new SubsetSql(plan, tenant, { down: options.down ?? new Map(), extras: new Map(), downSets: sets }, options.exclusions);
     const query = parentsOf(planned).some((parent) => left.has(parent)) ? undefined : sql.downSetQuery(name, limit);
     if (!query) {
       left.add(name);
-      return;
+      continue;
     }
-    const { rows } = await free.run((session) => session.query<Record<string, string> & { rows: number }>(query));
+    const { rows } = await client.query<Record<string, string> & { rows: number }>(query);
     const row = rows[0]!;
     if (row.rows > limit) left.add(name);
     else sets.set(name, { rows: row.rows, arrays: downSetColumns(plan, name).map((_, i) => row[`a${i}`]!) });
-  };
-  // Parents come first in this order, so each table's parents already have their promise.
-  const done = new Map<string, Promise<void>>();
-  for (const planned of parentsFirst(plan)) {
-    const parents = parentsOf(planned).map((parent) => done.get(parent)!);
-    done.set(planned.table.name, Promise.all(parents).then(() => read(planned)));
   }
-  // Every read ends before a failure is reported, so no session is left mid-query.
-  const failure = (await Promise.allSettled(done.values())).find((result) => result.status === 'rejected');
-  if (failure) throw failure.reason;
   return sets;
-}
-
-/** Hands each query the next free session. */
-class SessionPool {
-  readonly #free: SqlClient[];
-  readonly #waiting: ((session: SqlClient) => void)[] = [];
-
-  constructor(sessions: readonly SqlClient[]) {
-    this.#free = [...sessions];
-  }
-
-  async run<T>(query: (session: SqlClient) => Promise<T>): Promise<T> {
-    const session = this.#free.pop() ?? (await new Promise<SqlClient>((resolve) => this.#waiting.push(resolve)));
-    try {
-      return await query(session);
-    } finally {
-      const next = this.#waiting.shift();
-      if (next) next(session);
-      else this.#free.push(session);
-    }
-  }
 }
 
 /**

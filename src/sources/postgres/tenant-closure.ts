@@ -111,7 +111,7 @@ async function reachDown(
   given: { readonly downSets: DownSets | undefined; readonly limit: number | undefined },
 ): Promise<{ down: ExtraRows; downSets: DownSets }> {
   const down = new Map<string, Map<string, readonly string[]>>();
-  const fetch = (): Promise<DownSets> => fetchDownSets([client], plan, tenant, { down: asExtraRows(down), exclusions, limit: given.limit });
+  const fetch = (): Promise<DownSets> => fetchDownSets(client, plan, tenant, { down: asExtraRows(down), exclusions, limit: given.limit });
   let downSets = given.downSets ?? (await fetch());
   const tables = plan.tables.filter((t) => t.cycleEdges.length > 0).map((t) => t.table.name);
   for (let changed = tables.length > 0; changed; ) {

@@ -163,7 +163,7 @@ describe('tenant subset (property)', () => {
           const queriesOnly = new SubsetSql(plan, String(tenant), { down: closure.down, extras: closure.extras });
           // A backup reads each table in one pass from its parents' sets when the closure adds nothing.
           const onePass = [...closure.down.values(), ...closure.extras.values()].every((rows) => rows.length === 0)
-            ? new SubsetSql(plan, String(tenant), { down: new Map(), extras: new Map(), downSets: await fetchDownSets([session], plan, String(tenant)) })
+            ? new SubsetSql(plan, String(tenant), { down: new Map(), extras: new Map(), downSets: await fetchDownSets(session, plan, String(tenant)) })
             : undefined;
           for (const [t] of tables.entries()) {
             const expected = { table: t, ids: [...subset[t]!].sort((a, b) => a - b) };
