@@ -92,6 +92,8 @@ for (const tool of tools) {
     log(`${tool.name}: first backup (round ${round}/${rounds})`);
     firstBackup = fastest(firstBackup, tool.backup(repo, data));
     repoBytes = await directoryBytes(repo);
+    // The backup's own writes are flushed first, so the restore is not timed against their writeback.
+    execFileSync('sync');
     log(`${tool.name}: restore (round ${round}/${rounds})`);
     const target = join(work, `${tool.name}-restore`);
     restore = fastest(restore, tool.restore(repo, target));
