@@ -246,7 +246,6 @@ async function rowsReferencing(client: SqlClient, sql: SubsetSql, plan: TenantPl
   const select = parents.length > 0 ? sql.selectIdentity(fk.from) : undefined;
   if (!select) return [];
   const parent = plan.tables.find((t) => t.table.name === fk.to)!.table;
-
   const { rows } = await client.query<Record<string, string>>(
     `SELECT s.* FROM (${select.sql}) s WHERE (${fk.fromColumns.map((c) => `s.${quoteIdent(`fk_${c}`)}`).join(', ')}) IN ` +
       `(SELECT ${fk.toColumns.map((c) => `p.${quoteIdent(c)}`).join(', ')} FROM ${quoteQualified(parent.name)} p WHERE ${identityAmong(parent, 'p', parents)})`,
