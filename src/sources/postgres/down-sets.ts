@@ -8,7 +8,7 @@ import { parse as parseArray } from 'postgres-array';
 import type { ForeignKey } from '../../postgres/catalog.js';
 import type { SqlClient } from '../../postgres/connection.js';
 import { downSetColumns, SubsetSql, type DownSet, type DownSets, type Exclusions, type ExtraRows } from './subset-sql.js';
-import type { PlannedTable, TenantPlan } from './tenant-plan.js';
+import { downEdges, type PlannedTable, type TenantPlan } from './tenant-plan.js';
 
 /**
  * Rows per table above which a down set stays a query: it would cost more memory and query text than
@@ -70,12 +70,12 @@ export function referencesStayInside(plan: TenantPlan, downSets: DownSets, fk: F
 const parsedSets = new WeakMap<DownSet, readonly (readonly (string | null)[])[]>();
 
 /** Each row's values of `columns` as one string (NUL-separated; PostgreSQL text holds no NUL), null when any is NULL. */
-function rowKeys(plan: TenantPlan, table: string, set: DownSet, columns: readonly string[]): (string | null)[] {
+function rowKeys(plan: TenantPlan, table: string, set: DownSet, columns: readonly string[]): readonly (string | null)[] {
   const names = downSetColumns(plan, table).map((c) => c.name);
   const values = set.values ?? parsedSets.get(set) ?? set.arrays.map((array) => parseArray(array) as (string | null)[]);
   if (!set.values) parsedSets.set(set, values);
   const picked = columns.map((column) => values[names.indexOf(column)]!);
-  if (picked.length === 1) return [...picked[0]!];
+  if (picked.length === 1) return picked[0]!;
   return Array.from({ length: set.rows }, (_, row) => {
     const tuple = picked.map((column) => column[row]!);
     return tuple.some((value) => value === null) ? null : tuple.join('\u0000');
@@ -84,7 +84,7 @@ function rowKeys(plan: TenantPlan, table: string, set: DownSet, columns: readonl
 
 /** The tables a tenant table's down set is built from (cycle edges come from the closure instead). */
 export function parentsOf(planned: PlannedTable): string[] {
-  return planned.edges.filter((fk) => !planned.cycleEdges.includes(fk)).map((fk) => fk.to);
+  return downEdges(planned).map((fk) => fk.to);
 }
 
 /** The root and the tenant tables, each after the tables its down set is built from. */

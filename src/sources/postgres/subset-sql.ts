@@ -11,7 +11,7 @@
  */
 import type { ForeignKey, Table } from '../../postgres/catalog.js';
 import { quoteIdent, quoteLiteral, quoteQualified } from '../../postgres/catalog.js';
-import type { PlannedTable, TenantPlan } from './tenant-plan.js';
+import { downEdges, type PlannedTable, type TenantPlan } from './tenant-plan.js';
 
 /** Rows by table: table → identity tuples (values as text). */
 export type ExtraRows = ReadonlyMap<string, readonly (readonly string[])[]>;
@@ -171,11 +171,8 @@ export class SubsetSql {
     if (table.key.length === 0 || !table.key.every((c) => columns.includes(c))) return undefined;
     const list = columns.map((c) => `t.${quoteIdent(c)}`).join(', ');
     const from = `${quoteQualified(table.name)} t`;
-    if (planned.role === 'root') {
-      const key = table.columns.find((c) => c.name === this.#plan.rules.key)!;
-      return `SELECT ${list} FROM ${from} WHERE t.${quoteIdent(key.name)} = ${quoteLiteral(this.#tenant)}::${key.type} ORDER BY ${orderBy(table)}`;
-    }
-    const edges = planned.edges.filter((fk) => !planned.cycleEdges.includes(fk));
+    if (planned.role === 'root') return `SELECT ${list} FROM ${from} WHERE ${this.#isTenant(table)} ORDER BY ${orderBy(table)}`;
+    const edges = downEdges(planned);
     if (edges.length === 0 || !edges.every((fk) => this.#downSets.has(fk.to))) return undefined;
     const ctes = new Map<string, Cte>();
     const conditions = edges.map((fk) => tupleIn('t', fk.fromColumns, this.#down(this.#planned(fk.to), ctes), fk.toColumns));
@@ -292,10 +289,9 @@ export class SubsetSql {
       const blocked = fk.from === tableName ? (this.#exclusions.blocked.get(fk.to) ?? []) : [];
       if (blocked.length === 0) continue;
       const parent = this.#planned(fk.to).table;
-      const identity = identityColumns(parent).map((c) => `p.${quoteIdent(c.name)}`).join(', ');
       const references =
         `(${fk.fromColumns.map((c) => `t.${quoteIdent(c)}`).join(', ')}) IN (SELECT ${fk.toColumns.map((c) => `p.${quoteIdent(c)}`).join(', ')} ` +
-        `FROM ${quoteQualified(parent.name)} p WHERE (${identity}) IN ${identityValues(parent, blocked)})`;
+        `FROM ${quoteQualified(parent.name)} p WHERE ${identityAmong(parent, 'p', blocked)})`;
       for (const column of fk.fromColumns) nulled.set(column, `CASE WHEN ${references} THEN NULL ELSE t.${quoteIdent(column)} END`);
     }
     return nulled;
@@ -303,28 +299,22 @@ export class SubsetSql {
 
   #down(planned: PlannedTable, ctes: Map<string, Cte>): string {
     const name = `d${this.#index(planned)}`;
-    if (ctes.has(name)) return this.#withoutSkipped(planned, name, ctes);
+    // The parents' CTEs go into `ctes` while this one's SQL is built, so they come first in the WITH.
+    if (!ctes.has(name)) ctes.set(name, { name, sql: this.#downSql(planned, ctes) });
+    return this.#withoutSkipped(planned, name, ctes);
+  }
+
+  #downSql(planned: PlannedTable, ctes: Map<string, Cte>): string {
     const table = planned.table;
     const fetched = this.#downSets.get(table.name);
-    if (fetched) {
-      // Read with these exclusions already applied.
-      ctes.set(name, { name, sql: this.#unnest(table, fetched) });
-      return name;
-    }
+    if (fetched) return this.#unnest(table, fetched);
     const select = `SELECT ${this.#cteColumns(table, 't')} FROM ${quoteQualified(table.name)} t`;
-    if (planned.role === 'root') {
-      const key = table.columns.find((c) => c.name === this.#plan.rules.key)!;
-      ctes.set(name, { name, sql: `${select} WHERE t.${quoteIdent(key.name)} = ${quoteLiteral(this.#tenant)}::${key.type}` });
-      return this.#withoutSkipped(planned, name, ctes);
-    }
-    const branches = planned.edges
-      .filter((fk) => !planned.cycleEdges.includes(fk))
-      .map((fk) => `${select} WHERE ${tupleIn('t', fk.fromColumns, this.#down(this.#planned(fk.to), ctes), fk.toColumns)}`);
+    if (planned.role === 'root') return `${select} WHERE ${this.#isTenant(table)}`;
+    const branches = downEdges(planned).map((fk) => `${select} WHERE ${tupleIn('t', fk.fromColumns, this.#down(this.#planned(fk.to), ctes), fk.toColumns)}`);
     // Rows reached through cycles (self-references too) come from the closure as a literal set (see SubsetAdditions).
     const reached = this.#downExtras.get(table.name) ?? [];
     if (reached.length > 0) branches.push(`${select} WHERE ${identityAmong(table, 't', reached)}`);
-    ctes.set(name, { name, sql: branches.length > 0 ? branches.join(' UNION ') : `${select} WHERE false` });
-    return this.#withoutSkipped(planned, name, ctes);
+    return branches.length > 0 ? branches.join(' UNION ') : `${select} WHERE false`;
   }
 
   /**
@@ -399,6 +389,12 @@ export class SubsetSql {
     const columns = downSetColumns(this.#plan, table.name);
     const arrays = columns.map((c, i) => `${quoteLiteral(set.arrays[i]!)}::${c.type}[]`);
     return `SELECT * FROM unnest(${arrays.join(', ')}) AS s(${columns.map((c) => quoteIdent(c.name)).join(', ')})`;
+  }
+
+  /** The root table's row of this tenant (alias `t`). */
+  #isTenant(root: Table): string {
+    const key = root.columns.find((c) => c.name === this.#plan.rules.key)!;
+    return `t.${quoteIdent(key.name)} = ${quoteLiteral(this.#tenant)}::${key.type}`;
   }
 
   #index(planned: PlannedTable): number {

@@ -183,6 +183,11 @@ function defaultKey(root: Table): string {
   });
 }
 
+/** A tenant table's edges that its down set follows: all but the cycle edges, which the closure follows. */
+export function downEdges(planned: PlannedTable): readonly ForeignKey[] {
+  return planned.edges.filter((fk) => !planned.cycleEdges.includes(fk));
+}
+
 /** `public.rental.customer_id → public.customer`. */
 export function describeKey(fk: ForeignKey): string {
   const columns = fk.fromColumns.length === 1 ? fk.fromColumns[0] : `(${fk.fromColumns.join(', ')})`;
