@@ -258,9 +258,9 @@ async function planTenantBackup(session: PgSession, graph: TableGraph, options: 
 }
 
 /** Runs the closure; a cross-tenant reference under the `fail` policy stops the backup here. */
-async function closePlan(session: PgSession, plan: TenantPlan, downSets: DownSets | undefined, options: BackupDatabaseOptions): Promise<ClosedPlan> {
+async function closePlan(session: PgSession, plan: TenantPlan, downSets: DownSets, options: BackupDatabaseOptions): Promise<ClosedPlan> {
   const policy = options.onCrossTenant ?? 'fail';
-  const closure = await closeSubset(session, plan, options.tenant!, { policy, ...(downSets ? { downSets } : {}) });
+  const closure = await closeSubset(session, plan, options.tenant!, { policy, downSets });
   if (policy === 'fail' && closure.crossTenant.length > 0) throw new CrossTenantError(options.tenant!, closure.crossTenant, closure.truncated);
   const empty = [closure.down, closure.extras, closure.blocked, closure.skipped].every((rows) => count(rows) === 0);
   return { closure, policy, empty };
