@@ -18,7 +18,8 @@ const ESCAPES: Readonly<Record<string, string>> = { b: '\b', f: '\f', n: '\n', r
  * const set = collector.finish(); // undefined when over the limit
  */
 export class DownSetCollector {
-  readonly #columns: readonly number[];
+  /** For each field of a row up to the last wanted one: its place in the set, or -1. */
+  readonly #slots: readonly number[];
   readonly #limit: number;
   readonly #values: (string | null)[][];
   #rows = 0;
@@ -27,7 +28,7 @@ export class DownSetCollector {
 
   /** `columns`: positions in the COPY row, in the order the set lists them. */
   constructor(columns: readonly number[], limit: number) {
-    this.#columns = columns;
+    this.#slots = Array.from({ length: Math.max(-1, ...columns) + 1 }, (_, field) => columns.indexOf(field));
     this.#limit = limit;
     this.#values = columns.map(() => []);
   }
@@ -43,8 +44,7 @@ export class DownSetCollector {
     // A newline byte never occurs inside a UTF-8 sequence, so whole lines decode on their own.
     const text = data.toString('utf8', 0, end);
     this.#rest = Buffer.from(data.subarray(end + 1));
-    const columns = this.#columns;
-    const last = Math.max(...columns);
+    const slots = this.#slots;
     for (let start = 0; start <= text.length; ) {
       let lineEnd = text.indexOf('\n', start);
       if (lineEnd < 0) lineEnd = text.length;
@@ -54,11 +54,11 @@ export class DownSetCollector {
         return;
       }
       // Only the fields up to the last wanted one are cut out of the line.
-      for (let field = 0, from = start; field <= last; field++) {
+      for (let field = 0, from = start; field < slots.length; field++) {
         let to = text.indexOf('\t', from);
         if (to < 0 || to > lineEnd) to = lineEnd;
-        const wanted = columns.indexOf(field);
-        if (wanted >= 0) this.#values[wanted]!.push(decodeField(text.slice(from, to)));
+        const slot = slots[field]!;
+        if (slot >= 0) this.#values[slot]!.push(decodeField(text.slice(from, to)));
         from = to + 1;
       }
       start = lineEnd + 1;
