@@ -90,6 +90,17 @@ export function describeStorageContract(
       expect((await storage.getRange('packs/p1', 5, 0)).length).toBe(0);
     });
 
+    it('reads a range into a buffer the caller offers, or into one of its own', async () => {
+      const storage = await open();
+      const data = randomBytes(10_000);
+      await storage.put('packs/p1', data);
+      const offered = Buffer.alloc(4096, 0xee);
+      const range = await storage.getRange('packs/p1', 4321, 1234, offered);
+      expect(range.equals(data.subarray(4321, 5555))).toBe(true);
+      if (range.buffer === offered.buffer) expect(range.byteOffset).toBe(offered.byteOffset);
+      expect((await storage.getRange('packs/p1', 0, 5000, offered)).equals(data.subarray(0, 5000))).toBe(true);
+    });
+
     it('reports a range beyond the end of the object as CORRUPT', async () => {
       const storage = await open();
       await storage.put('short', Buffer.from('0123456789'));

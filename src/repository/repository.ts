@@ -27,6 +27,7 @@ import { ParallelChunker } from './parallel-chunker.js';
 import { type ScryptParams, DEFAULT_SCRYPT, createKeyFile, parseKeyFile, unwrapKeyFile } from './key-file.js';
 import { type LockKind, type LockTiming, DEFAULT_LOCK_TIMING, Lock } from './lock.js';
 import { blobAad, blobTypeName, packKey } from './pack.js';
+import { ReadBufferPool } from './read-buffer-pool.js';
 import { RepositoryIndex } from './repository-index.js';
 import {
   type Snapshot,
@@ -85,6 +86,7 @@ export class Repository {
   #gearTable: Uint32Array | undefined;
   /** Pack keys of recently read packs (deriving one costs an HKDF). */
   readonly #packCiphers = new Map<string, PackCipher>();
+  readonly #readBuffers = new ReadBufferPool();
 
   private constructor(
     storage: Storage,
@@ -271,8 +273,14 @@ export class Repository {
     }
     const what = `${blobTypeName(location.type)} blob ${hex.slice(0, 12)} in pack ${location.pack.id.slice(0, 12)}`;
     try {
-      const record = await this.storage.getRange(packKey(location.pack.id), location.offset, location.length);
-      const plain = this.#packCipher(location.pack.id, location.pack.salt).decrypt(location.offset, blobAad(location.type, id), record, what);
+      const readBuffer = this.#readBuffers.take(location.length);
+      let plain: Buffer;
+      try {
+        const record = await this.storage.getRange(packKey(location.pack.id), location.offset, location.length, readBuffer);
+        plain = this.#packCipher(location.pack.id, location.pack.salt).decrypt(location.offset, blobAad(location.type, id), record, what);
+      } finally {
+        this.#readBuffers.give(readBuffer);
+      }
       const data = await decodeBlob(plain, location.rawLength, what);
       if (options.verifyId !== false && !computeBlobId(this.keys, data).equals(id)) {
         throw new FailsafeError('CORRUPT', `${what}: content does not match its id`);

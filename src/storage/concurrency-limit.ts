@@ -25,7 +25,7 @@ export function withConcurrencyLimit(storage: Storage, limit: number): Storage {
     location: storage.location,
     put: (key, data) => limited(() => storage.put(key, data)),
     get: (key) => limited(() => storage.get(key)),
-    getRange: (key, offset, length) => limited(() => storage.getRange(key, offset, length)),
+    getRange: (key, offset, length, into) => limited(() => storage.getRange(key, offset, length, into)),
     stat: (key) => limited(() => storage.stat(key)),
     async *list(prefix) {
       const release = await semaphore.acquire();

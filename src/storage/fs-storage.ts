@@ -80,7 +80,7 @@ export class FsStorage implements Storage {
     }
   }
 
-  async getRange(key: string, offset: number, length: number): Promise<Buffer> {
+  async getRange(key: string, offset: number, length: number, into?: Buffer): Promise<Buffer> {
     assertValidRange(offset, length);
     const path = this.#pathOf(key);
     try {
@@ -92,7 +92,7 @@ export class FsStorage implements Storage {
           return Buffer.alloc(0);
         }
         // Not zero-filled: every byte is overwritten, or the read fails.
-        const buffer = Buffer.allocUnsafe(length);
+        const buffer = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
         let filled = 0;
         while (filled < length) {
           const { bytesRead } = await handle.read(buffer, filled, length - filled, offset + filled);

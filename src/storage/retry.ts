@@ -81,7 +81,7 @@ export function withRetry(storage: Storage, options: RetryOptions = {}): Storage
     location: storage.location,
     put: (key, data) => retry('put', key, () => storage.put(key, data)),
     get: (key) => retry('get', key, () => storage.get(key)),
-    getRange: (key, offset, length) => retry('getRange', key, () => storage.getRange(key, offset, length)),
+    getRange: (key, offset, length, into) => retry('getRange', key, () => storage.getRange(key, offset, length, into)),
     stat: (key) => retry('stat', key, () => storage.stat(key)),
     async *list(prefix) {
       yield* await retry('list', prefix, async () => {

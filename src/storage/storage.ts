@@ -30,8 +30,11 @@ export interface Storage {
   /**
    * Reads `length` bytes starting at `offset`. `NOT_FOUND` when the object is absent; a `CORRUPT` error
    * when the object is shorter than `offset + length` (a truncated object is damage, not end of file).
+   * `into` (at least `length` bytes) is a buffer the backend may read into, returning a view of it, so a
+   * caller that reads many ranges can reuse its buffers; a backend that cannot returns a buffer of its
+   * own. Either way the caller owns `into` again once the promise settles.
    */
-  getRange(key: string, offset: number, length: number): Promise<Buffer>;
+  getRange(key: string, offset: number, length: number, into?: Buffer): Promise<Buffer>;
 
   /** Size and modification time of one object. `NOT_FOUND` when absent. */
   stat(key: string): Promise<ObjectInfo>;
