@@ -6,7 +6,7 @@
  * backup after 1% of the rows changed (half appended, half edited in place), and peak RSS.
  * restic comes from Debian's package and is installed when missing (as is GNU time, for peak RSS).
  *
- * Usage: npm run bench:repo -- [--size 1GiB] [--rounds 2] [--work DIR] [--json FILE]
+ * Usage: npm run bench:repo -- [--size 1GiB] [--rounds 3] [--work DIR] [--json FILE]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -41,7 +41,7 @@ interface Tool {
   restore(repo: string, target: string): Measurement;
 }
 
-const args = parseArgs(process.argv.slice(2), 'bench/repo.ts [--size 1GiB] [--rounds 2] [--work DIR] [--json FILE]');
+const args = parseArgs(process.argv.slice(2), 'bench/repo.ts [--size 1GiB] [--rounds 3] [--work DIR] [--json FILE]');
 const size = parseByteSize(args.size ?? '1GiB');
 const work = resolve(args.work ?? join(ROOT, '.bench', 'repo'));
 
@@ -75,43 +75,45 @@ log(`  ${dataset.files} files, ${formatBytes(dataset.bytes)}, ${dataset.rows.toL
 
 // Let the kernel write the generated files back before anything is timed.
 execFileSync('sync');
-const rounds = Number(args.rounds ?? 2);
+const rounds = Number(args.rounds ?? 3);
 
-const results = new Map<string, ToolResult>();
-for (const tool of tools) {
-  // Each round backs up into a fresh repository and restores into a fresh directory; the fastest
-  // round counts (the usual way to keep a neighbour's burst out of a figure).
-  let firstBackup: Measurement | undefined;
-  let restore: Measurement | undefined;
-  let restoreIdentical = true;
-  let repoBytes = 0;
-  const repo = join(work, `${tool.name}-repo`);
-  for (let round = 1; round <= rounds; round++) {
+const results = new Map<string, ToolResult>(
+  tools.map((tool) => [
+    tool.name,
+    {
+      tool: tool.name,
+      version: tool.version(),
+      firstBackup: { seconds: Infinity, peakRssBytes: 0 },
+      repoBytes: 0,
+      restore: { seconds: Infinity, peakRssBytes: 0 },
+      restoreIdentical: true,
+      secondBackup: { seconds: 0, peakRssBytes: 0 },
+      addedBytes: 0,
+      peakRssBytes: 0,
+    },
+  ]),
+);
+// Each round backs up into a fresh repository and restores into a fresh directory, the tools taking
+// turns so a slow spell of the machine falls on both; the fastest round counts (the usual way to keep
+// a neighbour's burst out of a figure).
+for (let round = 1; round <= rounds; round++) {
+  for (const tool of tools) {
+    const result = results.get(tool.name)!;
+    const repo = join(work, `${tool.name}-repo`);
     await rm(repo, { recursive: true, force: true });
     tool.init(repo);
     log(`${tool.name}: first backup (round ${round}/${rounds})`);
-    firstBackup = fastest(firstBackup, tool.backup(repo, data));
-    repoBytes = await directoryBytes(repo);
+    result.firstBackup = fastest(result.firstBackup, tool.backup(repo, data));
+    result.repoBytes = await directoryBytes(repo);
     // The backup's own writes are flushed first, so the restore is not timed against their writeback.
     execFileSync('sync');
     log(`${tool.name}: restore (round ${round}/${rounds})`);
     const target = join(work, `${tool.name}-restore`);
-    restore = fastest(restore, tool.restore(repo, target));
-    restoreIdentical &&= diffFingerprints(await fingerprintTree(data), await fingerprintTree(join(target, data))).length === 0;
+    result.restore = fastest(result.restore, tool.restore(repo, target));
+    result.restoreIdentical &&= diffFingerprints(await fingerprintTree(data), await fingerprintTree(join(target, data))).length === 0;
     await rm(target, { recursive: true, force: true });
     execFileSync('sync');
   }
-  results.set(tool.name, {
-    tool: tool.name,
-    version: tool.version(),
-    firstBackup: firstBackup!,
-    repoBytes,
-    restore: restore!,
-    restoreIdentical,
-    secondBackup: { seconds: 0, peakRssBytes: 0 },
-    addedBytes: 0,
-    peakRssBytes: 0,
-  });
 }
 
 log('changing 1% of the rows (half appended, half edited in place)');
