@@ -4,6 +4,7 @@ import { cli, runCli, tempDir } from '../../../test/cli.js';
 import { trackLeaks } from '../../../test/leak-check.js';
 import { createPagilaDatabase } from '../../../test/pagila.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/postgres.js';
+import { createHotelSaas, CROSS_TENANT_REFERENCE } from '../../demo/hotel-saas/index.js';
 
 /** Rental 1 belongs to store 1 but its customer (2) to store 2; payment 1 pays for rental 1. */
 describe('cross-tenant references: fail, nullify, skip-row', () => {
@@ -71,5 +72,63 @@ describe('cross-tenant references: fail, nullify, skip-row', () => {
     expect(out.code, out.stderr).toBe(0);
     expect(out.stdout).toMatch(/2 rows referencing other tenants left out/);
     expect(await restoreAndCount()).toEqual({ rentals: 19, payments: 19, nullCustomers: 0 });
+  });
+});
+
+/**
+ * A booking of hotel 1 names a guest of hotel 2. Hotel 2's bookings are read by their hotel_id, so the
+ * count of bookings reached through guest_id is what notices the other one (then the tables are read the
+ * long way and the closure names the row).
+ */
+describe('cross-tenant references reached through a key other than the tenant id', () => {
+  let source: TestDatabase;
+  let target: TestDatabase | undefined;
+  let work: { path: string; remove: () => Promise<void> };
+  let repo: string;
+  const leaks = trackLeaks();
+  const { tenantId, references } = CROSS_TENANT_REFERENCE;
+
+  beforeAll(async () => {
+    source = await createTestDatabase('cross_hotel_src');
+    const session = await source.connect();
+    try {
+      await createHotelSaas(session, { scale: 1, hotels: 3, crossTenantReference: true });
+    } finally {
+      await session.end();
+    }
+    work = await tempDir();
+    repo = join(work.path, 'repo');
+    await cli(['init', '--repo', repo]);
+  });
+  afterAll(async () => {
+    await Promise.all([source, target].map((db) => db?.drop()));
+    await work.remove();
+    await leaks.assertNoLeaks();
+  });
+
+  const backup = (...extra: string[]) =>
+    runCli(['backup', '--repo', repo, '--postgres', source.url, '--tenant-root', 'public.hotel', '--tenant', String(references.tenantId), ...extra], {
+      env: source.env,
+    });
+
+  it('fails by default, naming the other hotel', async () => {
+    const result = await backup();
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(new RegExp(`tenant ${references.tenantId} references rows of other tenants .*public\\.hotel \\(id=${tenantId}\\)`));
+  });
+
+  it('skip-row leaves the other hotel\'s booking out, and the restored copy holds', async () => {
+    const out = await backup('--on-cross-tenant', 'skip-row');
+    expect(out.code, out.stderr).toBe(0);
+    target = await createTestDatabase('cross_hotel_dst');
+    const restored = await cli(['restore', 'latest', '--tenant', String(references.tenantId), '--repo', repo, '--postgres', target.url], { env: target.env });
+    expect(restored).toMatch(/verified: .* foreign keys hold/);
+    const session = await target.connect();
+    try {
+      const { rows } = await session.query<{ hotels: string }>('SELECT count(DISTINCT hotel_id)::text AS hotels FROM public.booking');
+      expect(rows[0]!.hotels).toBe('1');
+    } finally {
+      await session.end();
+    }
   });
 });

@@ -21,7 +21,7 @@ import { SnapshotTreeBuilder } from '../snapshot-tree.js';
 import { DATABASE_MANIFEST_VERSION, STABLE_OUTPUT_SETTINGS, settingsSql, type DatabaseManifest } from './database-manifest.js';
 import { parentsOf } from './down-sets.js';
 import { copyColumns, downSetColumns, SubsetSql, wholeTableSelect, type CrossTenantPolicy, type DownSet, type DownSets, type ExtraRows } from './subset-sql.js';
-import { copyTables, type CopiedTables, type CopyHooks, type TableJob } from './table-copy.js';
+import { copyTables, type CheckJob, type CopiedTables, type CopyHooks, type TableJob } from './table-copy.js';
 import { assertTenantExists, closeSubset, type Closure, type CrossTenantRow } from './tenant-closure.js';
 import { planTenancy, type TableRole, type TenancyRules, type TenantPlan } from './tenant-plan.js';
 
@@ -113,11 +113,13 @@ export async function backupDatabase(repository: Repository | Promise<Repository
     const graph = await readTableGraph(coordinator);
     const plan = await planTenantBackup(coordinator, graph, options);
     await joining;
-    // A tenant's tables are copied parents first, each from its parents' down sets, which are taken
-    // from the rows as they are copied; the closure runs on those sets afterwards and usually finds
-    // nothing to add. When it does (or a cross-tenant policy keeps rows out) the tables are copied again.
-    const downSets = new Map<string, DownSet>();
-    const speculative = tableJobs(graph, plan, options, undefined, downSets);
+    // A tenant's tables with a key to the root are copied by the tenant's id; the others after their
+    // parents, from the parents' down sets, which are taken from the rows as they are copied. Then the
+    // other keys of the first kind are checked for rows without the tenant's id (see docs/postgres.md),
+    // and the closure runs on the sets. Both usually find nothing; when they do (or a cross-tenant policy
+    // keeps rows out) the tables are copied again.
+    let downSets = new Map<string, DownSet>();
+    let speculative = tableJobs(graph, plan, options, undefined, downSets, true);
     const tableCount = speculative.tables.length;
 
     const repo = await opening;
@@ -165,12 +167,20 @@ export async function backupDatabase(repository: Repository | Promise<Repository
       try {
         // The coordinator captures the schema while the workers copy; both end before either's failure is reported.
         const [copied, captured] = await Promise.allSettled([
-          copyTables(workers, speculative.tables, downSets, copyHooks),
+          copyTables(workers, speculative.tables, downSets, copyHooks, speculative.checks),
           captureSchema(coordinator, { owners: options.owners ?? false }),
         ]);
         if (copied.status === 'rejected') throw copied.reason;
         if (captured.status === 'rejected') throw captured.reason;
         schema = captured.value;
+        let copiedTables = copied.value;
+        if (copiedTables.incomplete) {
+          // A key other than the root key reaches rows without the tenant's id: every table the long way.
+          downSets = new Map();
+          speculative = tableJobs(graph, plan, options, undefined, downSets, false);
+          tablesDone = 0;
+          copiedTables = await copyTables(workers, speculative.tables, downSets, copyHooks);
+        }
         const closure = plan ? await closePlan(coordinator, plan, downSets, options) : undefined;
         if (closure && !closure.empty) {
           jobsDone = tableJobs(graph, plan, options, closure);
@@ -178,7 +188,7 @@ export async function backupDatabase(repository: Repository | Promise<Repository
           result = await copyTables(workers, jobsDone.tables, new Map(), copyHooks);
         } else {
           jobsDone = closure ? tableJobs(graph, plan, options, closure) : speculative;
-          result = copied.value;
+          result = copiedTables;
         }
         for (const [file, saved] of result.files) tree.addFile(`${options.sourceName}/${file}`, saved);
         for (const part of options.parts ?? []) {
@@ -237,6 +247,8 @@ export async function backupDatabase(repository: Repository | Promise<Repository
 
 interface PlannedJobs {
   readonly tables: readonly TableJob[];
+  /** Whether the tables copied by the tenant's id missed rows ({@link SubsetSql.rowsOutsideCheck}), run with the copies. */
+  readonly checks: readonly CheckJob[];
   readonly skipped: DatabaseManifest['skipped'];
   readonly tenant: DatabaseManifest['tenant'];
 }
@@ -269,12 +281,20 @@ async function closePlan(session: PgSession, plan: TenantPlan, downSets: DownSet
 /**
  * What to copy: every table whole; or the tenant plan's selections with what the closure found; or,
  * before the closure, the plain plan: each tenant table after its parents, from the down sets taken
- * from their rows into `plainDownSets`, and each shared table after the tables referencing it.
+ * from their rows into `plainDownSets` (with `byRootKey`, a table with a key to the root by the tenant's
+ * id instead), and each shared table after the tables referencing it.
  */
-function tableJobs(graph: TableGraph, plan: TenantPlan | undefined, options: BackupDatabaseOptions, closed?: ClosedPlan, plainDownSets?: Map<string, DownSet>): PlannedJobs {
+function tableJobs(
+  graph: TableGraph,
+  plan: TenantPlan | undefined,
+  options: BackupDatabaseOptions,
+  closed?: ClosedPlan,
+  plainDownSets?: Map<string, DownSet>,
+  byRootKey = false,
+): PlannedJobs {
   if (!plan) {
     const tables = [...graph.tables.values()].map((table) => ({ table, role: 'whole', select: () => wholeTableSelect(table), after: [] }));
-    return { tables, skipped: [], tenant: null };
+    return { tables, checks: [], skipped: [], tenant: null };
   }
   const policy = closed?.policy ?? 'fail';
   const closure = closed?.closure;
@@ -286,6 +306,7 @@ function tableJobs(graph: TableGraph, plan: TenantPlan | undefined, options: Bac
   );
   const tables: TableJob[] = [];
   const skipped: DatabaseManifest['skipped'] = [];
+  const checks: CheckJob[] = [];
   for (const planned of plan.tables) {
     const name = planned.table.name;
     if (!COPIED_ROLES.includes(planned.role)) {
@@ -298,20 +319,28 @@ function tableJobs(graph: TableGraph, plan: TenantPlan | undefined, options: Bac
     else {
       const columns = copyColumns(planned.table);
       const positions = downSetColumns(plan, name).map((column) => columns.indexOf(column.name));
+      const rootKey = byRootKey ? sql.rootKey(name) : undefined;
+      if (rootKey) checks.push({ table: planned.table, after: [name, ...parentsOf(planned)], check: () => sql.rowsOutsideCheck(name) });
       tables.push({
         ...job,
-        select: () => sql.selectDirect(name) ?? sql.select(name)!,
-        after: parentsOf(planned),
+        select: () => (rootKey && sql.selectByRootKey(name)) || (sql.selectDirect(name) ?? sql.select(name)!),
+        after: rootKey ? [rootKey.to] : parentsOf(planned),
         ...(positions.includes(-1) ? {} : { downSetColumns: positions }),
       });
     }
   }
   const crossTenant =
     closure && policy !== 'fail' ? { onCrossTenant: policy, otherTenantsRows: count(closure.blocked), skippedRows: count(closure.skipped) } : {};
-  return { tables, skipped, tenant: { id: options.tenant!, root: plan.rules.root, key: plan.rules.key, ...crossTenant } };
+  return {
+    tables,
+    checks,
+    skipped,
+    tenant: { id: options.tenant!, root: plan.rules.root, key: plan.rules.key, ...crossTenant },
+  };
 }
 
 const COPIED_ROLES: readonly TableRole[] = ['root', 'tenant', 'shared', 'whole'];
+
 
 function count(rows: ExtraRows): number {
   return [...rows.values()].reduce((n, list) => n + list.length, 0);

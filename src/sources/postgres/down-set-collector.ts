@@ -65,10 +65,18 @@ export class DownSetCollector {
     }
   }
 
-  /** The set, or undefined when the rows were more than the limit. */
+  /** The set, or undefined when the rows were more than the limit. Its array literals are made when first read. */
   finish(): DownSet | undefined {
     if (this.#over) return undefined;
-    return { rows: this.#rows, arrays: this.#values.map(arrayLiteral), values: this.#values };
+    const values = this.#values;
+    let arrays: readonly string[] | undefined;
+    return {
+      rows: this.#rows,
+      values,
+      get arrays() {
+        return (arrays ??= values.map(arrayLiteral));
+      },
+    };
   }
 }
 

@@ -4,9 +4,9 @@
  * table, each a single level of semi-joins on its parents' literal sets: the work follows the tenant's
  * size. Also the in-memory check the closure makes on two sets.
  */
-import { parse as parseArray } from 'postgres-array';
 import type { ForeignKey } from '../../postgres/catalog.js';
 import type { SqlClient } from '../../postgres/connection.js';
+import { rowKeys } from './down-set-keys.js';
 import { downSetColumns, SubsetSql, type DownSet, type DownSets, type Exclusions, type ExtraRows } from './subset-sql.js';
 import { downEdges, type PlannedTable, type TenantPlan } from './tenant-plan.js';
 
@@ -62,24 +62,9 @@ export function referencesStayInside(plan: TenantPlan, downSets: DownSets, fk: F
   const child = downSets.get(fk.from);
   const parent = downSets.get(fk.to);
   if (!child || !parent) return false;
-  const inParent = new Set(rowKeys(plan, fk.to, parent, fk.toColumns));
-  return rowKeys(plan, fk.from, child, fk.fromColumns).every((key) => key === null || inParent.has(key));
-}
-
-/** Parsed array literals, per set: parsing a large set costs more than the check it serves. */
-const parsedSets = new WeakMap<DownSet, readonly (readonly (string | null)[])[]>();
-
-/** Each row's values of `columns` as one string (NUL-separated; PostgreSQL text holds no NUL), null when any is NULL. */
-function rowKeys(plan: TenantPlan, table: string, set: DownSet, columns: readonly string[]): readonly (string | null)[] {
-  const names = downSetColumns(plan, table).map((c) => c.name);
-  const values = set.values ?? parsedSets.get(set) ?? set.arrays.map((array) => parseArray(array) as (string | null)[]);
-  if (!set.values) parsedSets.set(set, values);
-  const picked = columns.map((column) => values[names.indexOf(column)]!);
-  if (picked.length === 1) return picked[0]!;
-  return Array.from({ length: set.rows }, (_, row) => {
-    const tuple = picked.map((column) => column[row]!);
-    return tuple.some((value) => value === null) ? null : tuple.join('\u0000');
-  });
+  const names = (table: string): string[] => downSetColumns(plan, table).map((c) => c.name);
+  const inParent = new Set(rowKeys(parent, names(fk.to), fk.toColumns));
+  return rowKeys(child, names(fk.from), fk.fromColumns).every((key) => key === null || inParent.has(key));
 }
 
 /** The tables a tenant table's down set is built from (cycle edges come from the closure instead). */

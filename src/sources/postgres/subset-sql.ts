@@ -11,6 +11,8 @@
  */
 import type { ForeignKey, Table } from '../../postgres/catalog.js';
 import { quoteIdent, quoteLiteral, quoteQualified } from '../../postgres/catalog.js';
+import { arrayLiteral } from './down-set-collector.js';
+import { keyValues, rowKeys } from './down-set-keys.js';
 import { downEdges, type PlannedTable, type TenantPlan } from './tenant-plan.js';
 
 /** Rows by table: table → identity tuples (values as text). */
@@ -50,6 +52,12 @@ export interface DownSet {
 /** Down sets by table name. */
 export type DownSets = ReadonlyMap<string, DownSet>;
 
+/** A query whose one row has counts `c0`, `c1`, ...: all is well when each equals its `expected`. */
+export interface RowCountCheck {
+  readonly sql: string;
+  readonly expected: readonly number[];
+}
+
 const NO_EXTRAS: ExtraRows = new Map();
 
 /** What to do with rows that belong to other tenants but are referenced from the subset. */
@@ -64,6 +72,12 @@ export interface Exclusions {
   readonly policy: 'nullify' | 'skip-row';
   readonly blocked: ExtraRows;
   readonly skipped: ExtraRows;
+}
+
+/** A copied down set's keys for some columns: one per row (null: a NULL column), and the distinct ones. */
+interface CopiedKeys {
+  readonly rows: readonly (string | null)[];
+  readonly distinct: ReadonlySet<string>;
 }
 
 interface Cte {
@@ -122,6 +136,7 @@ export class SubsetSql {
   readonly #downSets: DownSets;
   readonly #exclusions: Exclusions | undefined;
   readonly #byName: ReadonlyMap<string, PlannedTable>;
+  readonly #copiedKeys = new Map<string, CopiedKeys>();
 
   constructor(plan: TenantPlan, tenant: string, additions: Partial<SubsetAdditions> = {}, exclusions?: Exclusions) {
     this.#plan = plan;
@@ -165,21 +180,133 @@ export class SubsetSql {
   selectDirect(tableName: string): string | undefined {
     const planned = this.#planned(tableName);
     const table = planned.table;
-    const columns = copyColumns(table);
-    if (planned.role !== 'root' && planned.role !== 'tenant') return undefined;
-    if (this.#exclusions || this.#extras.size > 0 || this.#downExtras.size > 0) return undefined;
-    if (table.key.length === 0 || !table.key.every((c) => columns.includes(c))) return undefined;
-    const list = columns.map((c) => `t.${quoteIdent(c)}`).join(', ');
+    if (!this.#readsInOnePass(planned)) return undefined;
+    const list = copyColumns(table).map((c) => `t.${quoteIdent(c)}`).join(', ');
     const from = `${quoteQualified(table.name)} t`;
-    if (planned.role === 'root') return `SELECT ${list} FROM ${from} WHERE ${this.#isTenant(table)} ORDER BY ${orderBy(table)}`;
+    if (planned.role === 'root') return `SELECT ${list} FROM ${from} WHERE ${this.#hasTenantId(this.#plan.rules.key)} ORDER BY ${orderBy(table)}`;
     const edges = downEdges(planned);
     if (edges.length === 0 || !edges.every((fk) => this.#downSets.has(fk.to))) return undefined;
     const ctes = new Map<string, Cte>();
-    const conditions = edges.map((fk) => tupleIn('t', fk.fromColumns, this.#down(this.#planned(fk.to), ctes), fk.toColumns));
+    const conditions = edges.map((fk) => this.#references(fk, ctes));
     if (conditions.length === 1) return `${withClause(ctes)}SELECT ${list} FROM ${from} WHERE ${conditions[0]} ORDER BY ${orderBy(table)}`;
     // A row several keys reach comes once: DISTINCT ON compares only the key, so any column type is fine.
     const branches = conditions.map((condition) => `SELECT ${list} FROM ${from} WHERE ${condition}`).join(' UNION ALL ');
     return `${withClause(ctes)}SELECT DISTINCT ON (${orderBy(table)}) * FROM (${branches}) t ORDER BY ${orderBy(table)}`;
+  }
+
+  /**
+   * A tenant table's key straight to the tenant's root row (`booking.hotel_id → hotel.id`). The rows
+   * holding the tenant's id there are the table's down set, unless another of its keys reaches rows
+   * without it, which {@link rowsOutsideCheck} asks after the copy.
+   */
+  /** A root or tenant table with a key, in a subset with nothing added or kept out. */
+  #readsInOnePass(planned: PlannedTable): boolean {
+    const table = planned.table;
+    const columns = copyColumns(table);
+    if (planned.role !== 'root' && planned.role !== 'tenant') return false;
+    if (this.#exclusions || this.#extras.size > 0 || this.#downExtras.size > 0) return false;
+    return table.key.length > 0 && table.key.every((c) => columns.includes(c));
+  }
+
+  rootKey(tableName: string): ForeignKey | undefined {
+    const planned = this.#planned(tableName);
+    if (planned.role !== 'tenant') return undefined;
+    const { root, key } = this.#plan.rules;
+    return downEdges(planned).find((fk) => fk.to === root && fk.toColumns.length === 1 && fk.toColumns[0] === key);
+  }
+
+  /**
+   * The rows of a table with a {@link rootKey} holding the tenant's id, in key order: one index range
+   * instead of a probe per parent row for each of its keys. Needs no down set. Undefined for a table
+   * without a root key, and where {@link selectDirect} does not apply.
+   */
+  selectByRootKey(tableName: string): string | undefined {
+    const planned = this.#planned(tableName);
+    const rootKey = this.rootKey(tableName);
+    if (!rootKey || !this.#readsInOnePass(planned)) return undefined;
+    const table = planned.table;
+    const list = copyColumns(table).map((c) => `t.${quoteIdent(c)}`).join(', ');
+    return `SELECT ${list} FROM ${quoteQualified(table.name)} t WHERE ${this.#hasTenantId(rootKey.fromColumns[0]!)} ORDER BY ${orderBy(table)}`;
+  }
+
+  /**
+   * For a table copied by {@link selectByRootKey}, once its own and its parents' down sets are known:
+   * whether another of its keys reaches rows without the tenant's id, rows the copy left out. Per key,
+   * the rows it reaches are counted (an index-only scan of the key's index where the visibility map
+   * allows) and compared with how many of the copied rows it reaches, counted in memory; where the
+   * sets' values are not at hand, rows it reaches without the tenant's id are looked for instead.
+   * Keys that carry the root key's column to parent rows which all hold the tenant's id reach no
+   * such row and are not asked. Undefined when no key is asked.
+   */
+  rowsOutsideCheck(tableName: string): RowCountCheck | undefined {
+    const planned = this.#planned(tableName);
+    const rootKey = this.rootKey(tableName)!;
+    const column = rootKey.fromColumns[0]!;
+    const ctes = new Map<string, Cte>();
+    const from = `${quoteQualified(planned.table.name)} t`;
+    const counts: string[] = [];
+    const expected: number[] = [];
+    for (const fk of downEdges(planned)) {
+      if (fk === rootKey || this.#carriesTenantId(fk, column)) continue;
+      const copied = this.#copiedRowsReaching(fk);
+      counts.push(
+        copied === undefined
+          ? `(SELECT count(*) FROM (SELECT FROM ${from} WHERE ${this.#references(fk, ctes)} AND (${this.#hasTenantId(column)}) IS NOT TRUE LIMIT 1) o)`
+          : `(SELECT count(*) FROM ${from} WHERE ${this.#references(fk, ctes)})`,
+      );
+      expected.push(copied ?? 0);
+    }
+    if (counts.length === 0) return undefined;
+    return { sql: `${withClause(ctes)}SELECT ${counts.map((count, i) => `${count} AS c${i}`).join(', ')}`, expected };
+  }
+
+  /** How many rows of the table's down set reference a row in the down set of `fk.to`, when both sets' values are at hand. */
+  #copiedRowsReaching(fk: ForeignKey): number | undefined {
+    const parent = this.#keysOfCopied(this.#planned(fk.to), fk.toColumns);
+    const child = this.#keysOfCopied(this.#planned(fk.from), fk.fromColumns);
+    if (!parent || !child) return undefined;
+    let count = 0;
+    for (const key of child.rows) if (key !== null && parent.distinct.has(key)) count++;
+    return count;
+  }
+
+  /**
+   * The keys of `columns` (see {@link rowKeys}) in a down set taken from the rows as they were copied,
+   * nothing added or left out since: per row, and the distinct ones. Undefined when there is no such set.
+   */
+  #keysOfCopied(planned: PlannedTable, columns: readonly string[]): CopiedKeys | undefined {
+    const tableName = planned.table.name;
+    const set = this.#downSets.get(tableName);
+    const changed = [this.#extras, this.#downExtras, this.#exclusions?.skipped].some((rows) => (rows?.get(tableName)?.length ?? 0) > 0);
+    if (!set?.values || changed) return undefined;
+    const cacheKey = `${tableName}\u0000${columns.join('\u0000')}`;
+    let keys = this.#copiedKeys.get(cacheKey);
+    if (!keys) {
+      const rows = rowKeys(set, downSetColumns(this.#plan, tableName).map((c) => c.name), columns);
+      const distinct = new Set(rows);
+      distinct.delete(null);
+      keys = { rows, distinct: distinct as Set<string> };
+      this.#copiedKeys.set(cacheKey, keys);
+    }
+    return keys;
+  }
+
+  /** Every parent row `fk` references holds the tenant's id in the column `fk` maps `column` to. */
+  #carriesTenantId(fk: ForeignKey, column: string): boolean {
+    const at = fk.fromColumns.indexOf(column);
+    const tenantId = this.#rootKeyText();
+    const values = this.#downSets.get(fk.to)?.values;
+    if (at < 0 || tenantId === undefined || !values) return false;
+    const position = downSetColumns(this.#plan, fk.to).findIndex((c) => c.name === fk.toColumns[at]);
+    return values[position]!.every((value) => value === tenantId);
+  }
+
+  /** The tenant's id as PostgreSQL writes it, from the root's down set. */
+  #rootKeyText(): string | undefined {
+    const { root, key } = this.#plan.rules;
+    const position = downSetColumns(this.#plan, root).findIndex((c) => c.name === key);
+    const values = this.#downSets.get(root)?.values?.[position];
+    return values?.length === 1 ? (values[0] ?? undefined) : undefined;
   }
 
   /**
@@ -212,8 +339,9 @@ export class SubsetSql {
     const ctes = new Map<string, Cte>();
     const branches = fks.map((fk, index) => {
       const parent = this.#planned(fk.to);
-      const childSet = this.#finalSet(this.#planned(fk.from), ctes);
-      const parentDown = this.#down(parent, ctes);
+      const child = this.#planned(fk.from);
+      const childSet = this.#keysOf(child, fk.fromColumns, ctes) ?? this.#finalSet(child, ctes);
+      const parentDown = this.#identitiesOf(parent, ctes);
       const referenced = `(${fk.toColumns.map((c) => `t.${quoteIdent(c)}`).join(', ')}) IN (SELECT ${fk.fromColumns.map((c) => `s.${quoteIdent(c)}`).join(', ')} FROM ${childSet} s)`;
       const blocked = this.#exclusions?.blocked.get(fk.to) ?? [];
       const exceptBlocked = blocked.length > 0 ? ` EXCEPT SELECT * FROM (VALUES ${blocked.map((row) => `(ARRAY[${row.map(quoteLiteral).join(', ')}]::text[])`).join(', ')}) b` : '';
@@ -297,6 +425,37 @@ export class SubsetSql {
     return nulled;
   }
 
+  /** `t` (a row of `fk.from`) references a row in the down set of `fk.to`. */
+  #references(fk: ForeignKey, ctes: Map<string, Cte>): string {
+    const parent = this.#planned(fk.to);
+    return tupleIn('t', fk.fromColumns, this.#keysOf(parent, fk.toColumns, ctes) ?? this.#down(parent, ctes), fk.toColumns);
+  }
+
+  /**
+   * The distinct values of `columns` in the table's subset rows, when those rows are a down set taken
+   * from the rows as they were copied (nothing added or left out): a query then carries the three
+   * currency codes the tenant's bookings use, not the 17,000 bookings (the literal is parsed, and the
+   * semi-join's estimate is exact). Undefined otherwise.
+   */
+  #keysOf(planned: PlannedTable, columns: readonly string[], ctes: Map<string, Cte>): string | undefined {
+    const all = downSetColumns(this.#plan, planned.table.name);
+    const positions = columns.map((name) => all.findIndex((c) => c.name === name));
+    const name = `d${this.#index(planned)}_${positions.join('_')}`;
+    if (ctes.has(name)) return name;
+    const keys = this.#keysOfCopied(planned, columns);
+    if (!keys) return undefined;
+    const tuples = columns.length === 1 ? [...keys.distinct].map((key) => [key]) : [...keys.distinct].map(keyValues);
+    const arrays = positions.map((position, i) => `${quoteLiteral(arrayLiteral(tuples.map((tuple) => tuple[i]!)))}::${all[position]!.type}[]`);
+    ctes.set(name, { name, sql: `SELECT * FROM unnest(${arrays.join(', ')}) AS s(${columns.map(quoteIdent).join(', ')})` });
+    return name;
+  }
+
+  /** A set with the identities of the table's down set. */
+  #identitiesOf(planned: PlannedTable, ctes: Map<string, Cte>): string {
+    const identity = identityColumns(planned.table).map((c) => c.name);
+    return this.#keysOf(planned, identity, ctes) ?? this.#down(planned, ctes);
+  }
+
   #down(planned: PlannedTable, ctes: Map<string, Cte>): string {
     const name = `d${this.#index(planned)}`;
     // The parents' CTEs go into `ctes` while this one's SQL is built, so they come first in the WITH.
@@ -309,8 +468,8 @@ export class SubsetSql {
     const fetched = this.#downSets.get(table.name);
     if (fetched) return this.#unnest(table, fetched);
     const select = `SELECT ${this.#cteColumns(table, 't')} FROM ${quoteQualified(table.name)} t`;
-    if (planned.role === 'root') return `${select} WHERE ${this.#isTenant(table)}`;
-    const branches = downEdges(planned).map((fk) => `${select} WHERE ${tupleIn('t', fk.fromColumns, this.#down(this.#planned(fk.to), ctes), fk.toColumns)}`);
+    if (planned.role === 'root') return `${select} WHERE ${this.#hasTenantId(this.#plan.rules.key)}`;
+    const branches = downEdges(planned).map((fk) => `${select} WHERE ${this.#references(fk, ctes)}`);
     // Rows reached through cycles (self-references too) come from the closure as a literal set (see SubsetAdditions).
     const reached = this.#downExtras.get(table.name) ?? [];
     if (reached.length > 0) branches.push(`${select} WHERE ${identityAmong(table, 't', reached)}`);
@@ -327,8 +486,8 @@ export class SubsetSql {
     const branches = tables.map((tableName, index) => {
       const planned = this.#planned(tableName);
       const table = planned.table;
-      const down = this.#down(planned, ctes);
-      const on = planned.cycleEdges.map((fk) => tupleIn('t', fk.fromColumns, this.#down(this.#planned(fk.to), ctes), fk.toColumns)).join(' OR ');
+      const down = this.#identitiesOf(planned, ctes);
+      const on = planned.cycleEdges.map((fk) => this.#references(fk, ctes)).join(' OR ');
       return (
         `SELECT ${index} AS t, id FROM (SELECT ${identityArray(table, 't')} AS id ` +
         `FROM ${quoteQualified(tableName)} t WHERE ${on} EXCEPT SELECT ${identityArray(table, 'd')} FROM ${down} d) r${index}`
@@ -344,7 +503,10 @@ export class SubsetSql {
     const select = `SELECT ${this.#cteColumns(table, 't')} FROM ${quoteQualified(table.name)} t`;
     const branches = planned.edges
       .filter((fk) => fk.from !== table.name)
-      .map((fk) => `${select} WHERE ${tupleIn('t', fk.toColumns, this.#finalSet(this.#planned(fk.from), ctes), fk.fromColumns)}`);
+      .map((fk) => {
+        const child = this.#planned(fk.from);
+        return `${select} WHERE ${tupleIn('t', fk.toColumns, this.#keysOf(child, fk.fromColumns, ctes) ?? this.#finalSet(child, ctes), fk.fromColumns)}`;
+      });
     const selfKeys = planned.edges.filter((fk) => fk.from === table.name);
     ctes.set(name, { name, sql: this.#withSelfReferences(branches, selfKeys, table, name) });
     return name;
@@ -391,10 +553,11 @@ export class SubsetSql {
     return `SELECT * FROM unnest(${arrays.join(', ')}) AS s(${columns.map((c) => quoteIdent(c.name)).join(', ')})`;
   }
 
-  /** The root table's row of this tenant (alias `t`). */
-  #isTenant(root: Table): string {
+  /** `t.<column>` holds the tenant's id, typed like the root's key (the root's row: its key column). */
+  #hasTenantId(column: string): string {
+    const root = this.#plan.graph.tables.get(this.#plan.rules.root)!;
     const key = root.columns.find((c) => c.name === this.#plan.rules.key)!;
-    return `t.${quoteIdent(key.name)} = ${quoteLiteral(this.#tenant)}::${key.type}`;
+    return `t.${quoteIdent(column)} = ${quoteLiteral(this.#tenant)}::${key.type}`;
   }
 
   #index(planned: PlannedTable): number {

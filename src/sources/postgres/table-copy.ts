@@ -2,7 +2,8 @@
  * Copying tables out of a snapshot on the worker sessions: each table's COPY text streamed, counted
  * and hashed into the repository. A job starts when its `after` tables are done, and its query is built
  * then, so it can use the down sets taken from their rows. Among the ready jobs the one heading the
- * heaviest chain of jobs waiting on it goes first (without dependencies: the largest table).
+ * heaviest chain of jobs waiting on it goes first (without dependencies: the largest table). Checks
+ * that the copied rows are all the rows (row counts, see {@link CheckJob}) run in the same queue.
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -13,7 +14,7 @@ import type { VirtualFile } from '../snapshot-tree.js';
 import { countNewlines, tableFileName, type ManifestTable } from './database-manifest.js';
 import { DOWN_SET_LIMIT } from './down-sets.js';
 import { DownSetCollector } from './down-set-collector.js';
-import { copyColumns, type DownSet } from './subset-sql.js';
+import { copyColumns, type DownSet, type RowCountCheck } from './subset-sql.js';
 
 export interface TableJob {
   readonly table: Table;
@@ -26,9 +27,20 @@ export interface TableJob {
   readonly downSetColumns?: readonly number[];
 }
 
+/** A check run on a worker once its `after` tables are copied. */
+export interface CheckJob {
+  /** The table whose copied rows it checks. */
+  readonly table: Table;
+  readonly after: readonly string[];
+  /** Built when the job starts; undefined when there is nothing to ask. */
+  readonly check: () => RowCountCheck | undefined;
+}
+
 export interface CopiedTables {
   readonly entries: ManifestTable[];
   readonly files: Map<string, VirtualFile>;
+  /** A check found rows the copies missed (the remaining jobs were not run). */
+  readonly incomplete: boolean;
 }
 
 export interface CopyHooks {
@@ -46,20 +58,29 @@ export interface CopyHooks {
  * @example
  * const { entries, files } = await copyTables(workers, jobs, new Map(), { store: (job, stream) => save(stream) });
  */
-export async function copyTables(workers: readonly PgSession[], jobs: readonly TableJob[], downSets: Map<string, DownSet>, hooks: CopyHooks): Promise<CopiedTables> {
+export async function copyTables(
+  workers: readonly PgSession[],
+  jobs: readonly TableJob[],
+  downSets: Map<string, DownSet>,
+  hooks: CopyHooks,
+  checks: readonly CheckJob[] = [],
+): Promise<CopiedTables> {
   const entries: ManifestTable[] = [];
   const files = new Map<string, VirtualFile>();
   const names = new Set(jobs.map((job) => job.table.name));
   const weight = chainWeights(jobs);
-  const pending = [...jobs].sort((a, b) => weight.get(b)! - weight.get(a)! || a.table.name.localeCompare(b.table.name));
+  const checkWeight = (check: CheckJob): number => Math.max(0, check.table.estimatedRows);
+  const weightOf = (job: TableJob | CheckJob): number => ('check' in job ? checkWeight(job) : weight.get(job)!);
+  const pending: (TableJob | CheckJob)[] = [...jobs, ...checks].sort((a, b) => weightOf(b) - weightOf(a) || a.table.name.localeCompare(b.table.name));
   const finished = new Set<string>();
   const waiting: (() => void)[] = [];
   const wakeAll = (): void => waiting.splice(0).forEach((wake) => wake());
   let failed = false;
+  let incomplete = false;
 
-  const next = async (): Promise<TableJob | undefined> => {
+  const next = async (): Promise<TableJob | CheckJob | undefined> => {
     for (;;) {
-      if (failed || pending.length === 0) return undefined;
+      if (failed || incomplete || pending.length === 0) return undefined;
       const ready = pending.findIndex((job) => job.after.every((name) => finished.has(name) || !names.has(name)));
       if (ready >= 0) return pending.splice(ready, 1)[0];
       await new Promise<void>((resolve) => waiting.push(resolve));
@@ -71,6 +92,11 @@ export async function copyTables(workers: readonly PgSession[], jobs: readonly T
       try {
         for (let job = await next(); job; job = await next()) {
           hooks.signal?.throwIfAborted();
+          if ('check' in job) {
+            incomplete ||= await rowsMissed(worker, job);
+            if (incomplete) wakeAll();
+            continue;
+          }
           hooks.onStart?.(job);
           const current = job;
           const collector = job.downSetColumns ? new DownSetCollector(job.downSetColumns, DOWN_SET_LIMIT) : undefined;
@@ -95,7 +121,17 @@ export async function copyTables(workers: readonly PgSession[], jobs: readonly T
   );
   const failure = results.find((result) => result.status === 'rejected');
   if (failure) throw failure.reason;
-  return { entries, files };
+  return { entries, files, incomplete };
+}
+
+/** Runs a check: true when a count differs from the one the copied rows give. */
+async function rowsMissed(session: PgSession, job: CheckJob): Promise<boolean> {
+  const check = job.check();
+  if (!check) return false;
+  const { rows } = await session.query<Record<string, string>>(check.sql).catch((err: unknown) => {
+    throw withContext(`check the rows of ${job.table.name}`, err);
+  });
+  return check.expected.some((count, i) => Number(rows[0]![`c${i}`]) !== count);
 }
 
 /**
