@@ -11,9 +11,9 @@ const parsedSets = new WeakMap<DownSet, readonly (readonly (string | null)[])[]>
 /**
  * Each row's values of `columns` as one key. `names` are the set's columns in order.
  *
- * @example const keys = rowKeys(set, ['id', 'hotel_id'], ['hotel_id']) // ['100', '100', null, ...]
+ * For example, with `names` id and hotel_id and `columns` hotel_id: `["100", "100", null]`.
  */
-export function rowKeys(set: DownSet, names: readonly string[], columns: readonly string[]): readonly (string | null)[] {
+function rowKeys(set: DownSet, names: readonly string[], columns: readonly string[]): readonly (string | null)[] {
   const values = set.values ?? parsedSets.get(set) ?? set.arrays.map((array) => parseArray(array) as (string | null)[]);
   if (!set.values) parsedSets.set(set, values);
   const picked = columns.map((column) => values[names.indexOf(column)]!);
@@ -22,6 +22,35 @@ export function rowKeys(set: DownSet, names: readonly string[], columns: readonl
     const tuple = picked.map((column) => column[row]!);
     return tuple.some((value) => value === null) ? null : tuple.join('\u0000');
   });
+}
+
+/** A set's keys for some columns: one per row (null: a NULL column), and the distinct ones. */
+export interface SetKeys {
+  readonly rows: readonly (string | null)[];
+  readonly distinct: ReadonlySet<string>;
+}
+
+const keysBySet = new WeakMap<DownSet, Map<string, SetKeys>>();
+
+/**
+ * {@link rowKeys} and the distinct keys, made once per set and columns: the checks after the copies and
+ * the closure compare the same sets.
+ *
+ * @example const inParent = setKeys(parent, parentNames, ['id']).distinct
+ */
+export function setKeys(set: DownSet, names: readonly string[], columns: readonly string[]): SetKeys {
+  let bySet = keysBySet.get(set);
+  if (!bySet) keysBySet.set(set, (bySet = new Map()));
+  const cacheKey = columns.join('\u0000');
+  let keys = bySet.get(cacheKey);
+  if (!keys) {
+    const rows = rowKeys(set, names, columns);
+    const distinct = new Set(rows);
+    distinct.delete(null);
+    keys = { rows, distinct: distinct as Set<string> };
+    bySet.set(cacheKey, keys);
+  }
+  return keys;
 }
 
 /** The values of a key from {@link rowKeys}, one per column. */

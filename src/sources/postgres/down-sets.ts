@@ -6,7 +6,7 @@
  */
 import type { ForeignKey } from '../../postgres/catalog.js';
 import type { SqlClient } from '../../postgres/connection.js';
-import { rowKeys } from './down-set-keys.js';
+import { setKeys } from './down-set-keys.js';
 import { downSetColumns, SubsetSql, type DownSet, type DownSets, type Exclusions, type ExtraRows } from './subset-sql.js';
 import { downEdges, type PlannedTable, type TenantPlan } from './tenant-plan.js';
 
@@ -63,8 +63,8 @@ export function referencesStayInside(plan: TenantPlan, downSets: DownSets, fk: F
   const parent = downSets.get(fk.to);
   if (!child || !parent) return false;
   const names = (table: string): string[] => downSetColumns(plan, table).map((c) => c.name);
-  const inParent = new Set(rowKeys(parent, names(fk.to), fk.toColumns));
-  return rowKeys(child, names(fk.from), fk.fromColumns).every((key) => key === null || inParent.has(key));
+  const inParent = setKeys(parent, names(fk.to), fk.toColumns).distinct;
+  return setKeys(child, names(fk.from), fk.fromColumns).rows.every((key) => key === null || inParent.has(key));
 }
 
 /** The tables a tenant table's down set is built from (cycle edges come from the closure instead). */

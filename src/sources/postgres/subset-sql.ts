@@ -12,7 +12,7 @@
 import type { ForeignKey, Table } from '../../postgres/catalog.js';
 import { quoteIdent, quoteLiteral, quoteQualified } from '../../postgres/catalog.js';
 import { arrayLiteral } from './down-set-collector.js';
-import { keyValues, rowKeys } from './down-set-keys.js';
+import { keyValues, setKeys, type SetKeys } from './down-set-keys.js';
 import { downEdges, type PlannedTable, type TenantPlan } from './tenant-plan.js';
 
 /** Rows by table: table → identity tuples (values as text). */
@@ -74,12 +74,6 @@ export interface Exclusions {
   readonly skipped: ExtraRows;
 }
 
-/** A copied down set's keys for some columns: one per row (null: a NULL column), and the distinct ones. */
-interface CopiedKeys {
-  readonly rows: readonly (string | null)[];
-  readonly distinct: ReadonlySet<string>;
-}
-
 interface Cte {
   readonly name: string;
   readonly sql: string;
@@ -136,7 +130,6 @@ export class SubsetSql {
   readonly #downSets: DownSets;
   readonly #exclusions: Exclusions | undefined;
   readonly #byName: ReadonlyMap<string, PlannedTable>;
-  readonly #copiedKeys = new Map<string, CopiedKeys>();
 
   constructor(plan: TenantPlan, tenant: string, additions: Partial<SubsetAdditions> = {}, exclusions?: Exclusions) {
     this.#plan = plan;
@@ -271,24 +264,15 @@ export class SubsetSql {
   }
 
   /**
-   * The keys of `columns` (see {@link rowKeys}) in a down set taken from the rows as they were copied,
+   * The keys of `columns` (see {@link setKeys}) in a down set taken from the rows as they were copied,
    * nothing added or left out since: per row, and the distinct ones. Undefined when there is no such set.
    */
-  #keysOfCopied(planned: PlannedTable, columns: readonly string[]): CopiedKeys | undefined {
+  #keysOfCopied(planned: PlannedTable, columns: readonly string[]): SetKeys | undefined {
     const tableName = planned.table.name;
     const set = this.#downSets.get(tableName);
     const changed = [this.#extras, this.#downExtras, this.#exclusions?.skipped].some((rows) => (rows?.get(tableName)?.length ?? 0) > 0);
     if (!set?.values || changed) return undefined;
-    const cacheKey = `${tableName}\u0000${columns.join('\u0000')}`;
-    let keys = this.#copiedKeys.get(cacheKey);
-    if (!keys) {
-      const rows = rowKeys(set, downSetColumns(this.#plan, tableName).map((c) => c.name), columns);
-      const distinct = new Set(rows);
-      distinct.delete(null);
-      keys = { rows, distinct: distinct as Set<string> };
-      this.#copiedKeys.set(cacheKey, keys);
-    }
-    return keys;
+    return setKeys(set, downSetColumns(this.#plan, tableName).map((c) => c.name), columns);
   }
 
   /** Every parent row `fk` references holds the tenant's id in the column `fk` maps `column` to. */
