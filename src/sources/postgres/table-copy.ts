@@ -93,8 +93,11 @@ export async function copyTables(
         for (let job = await next(); job; job = await next()) {
           hooks.signal?.throwIfAborted();
           if ('check' in job) {
-            incomplete ||= await rowsMissed(worker, job);
-            if (incomplete) wakeAll();
+            // Not `incomplete ||= await ...`: that would write back a false read before another worker's true.
+            if (await rowsMissed(worker, job)) {
+              incomplete = true;
+              wakeAll();
+            }
             continue;
           }
           hooks.onStart?.(job);
