@@ -187,11 +187,6 @@ export class SubsetSql {
     return `${withClause(ctes)}SELECT DISTINCT ON (${orderBy(table)}) * FROM (${branches}) t ORDER BY ${orderBy(table)}`;
   }
 
-  /**
-   * A tenant table's key straight to the tenant's root row (`booking.hotel_id → hotel.id`). The rows
-   * holding the tenant's id there are the table's down set, unless another of its keys reaches rows
-   * without it, which {@link rowsOutsideCheck} asks after the copy.
-   */
   /** A root or tenant table with a key, in a subset with nothing added or kept out. */
   #readsInOnePass(planned: PlannedTable): boolean {
     const table = planned.table;
@@ -201,6 +196,11 @@ export class SubsetSql {
     return table.key.length > 0 && table.key.every((c) => columns.includes(c));
   }
 
+  /**
+   * A tenant table's key straight to the tenant's root row (`booking.hotel_id → hotel.id`). The rows
+   * holding the tenant's id there are the table's down set, unless another of its keys reaches rows
+   * without it, which {@link rowsOutsideCheck} asks after the copy.
+   */
   rootKey(tableName: string): ForeignKey | undefined {
     const planned = this.#planned(tableName);
     if (planned.role !== 'tenant') return undefined;
