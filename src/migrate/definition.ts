@@ -1,0 +1,77 @@
+/**
+ * A migration definition: what a user's `migration.ts` exports (see docs/migration.md). Vocabulary:
+ * a *dataset* is one kind of target record (hotel, guest, vendor…), extracted from the source per
+ * tenant, turned into records by `transform`, staged, then loaded into a target; a *source key*
+ * identifies a source row within its dataset; a *reference* (`ctx.ref('guest', key)`) stands for the
+ * target id a record of an earlier dataset gets when it is loaded.
+ *
+ * `defineMigration` is generic over the dataset names, so a misspelled name in `dependsOn` or
+ * `ctx.ref` is a compile error in the user's editor; {@link validateMigration} finds the same mistakes
+ * in a file loaded without type checking.
+ */
+
+/** A source row as the driver returns it. */
+export type SourceRow = Readonly<Record<string, unknown>>;
+
+/** The values of a dataset's key columns; one value for a single-column key. */
+export type SourceKey = unknown;
+
+/** A target record: JSON, with references where target ids go. */
+export type TargetRecord = Readonly<Record<string, unknown>>;
+
+/** Placeholder for the target id of a record of an earlier dataset, replaced when loading. */
+export interface Reference {
+  readonly $ref: readonly [dataset: string, key: readonly string[]];
+}
+
+export interface TransformContext<Names extends string> {
+  /** The tenant being migrated, as given on the command line. */
+  readonly tenant: string;
+  /** The record of `dataset` with this source key (one value, or one per key column). */
+  ref(dataset: Names, key: SourceKey): Reference;
+}
+
+/** How a dataset's records reach the target API. */
+export interface LoadSpec {
+  /** Path under the target's base URL, e.g. `/guests`. */
+  readonly endpoint: string;
+  /** Default POST. */
+  readonly method?: 'POST' | 'PUT';
+  /** Records per request; default 100. */
+  readonly batchSize?: number;
+  /** The target ids the response assigned, one per record of the batch, in order. */
+  readonly ids: (response: unknown) => readonly (string | number)[];
+  /** How a changed record updates the target record it created; without it, changes are reported, not sent. */
+  readonly update?: { readonly method?: 'PUT' | 'PATCH'; readonly endpoint: (targetId: string) => string };
+}
+
+export interface DatasetDefinition<Names extends string, Row extends SourceRow = SourceRow> {
+  /** Datasets whose records this one's references point at; they are staged and loaded first. */
+  readonly dependsOn?: readonly NoInfer<Names>[];
+  /** SQL with the tenant as `$1`, ordered by `key` (the order checkpoints follow). */
+  readonly extract: string;
+  /** The source key's columns. */
+  readonly key: readonly string[];
+  /** Zero, one or several target records for a row; throwing fails that row only. */
+  readonly transform: (row: Row, ctx: TransformContext<NoInfer<Names>>) => TargetRecord | readonly TargetRecord[] | null | undefined;
+  readonly load: LoadSpec;
+}
+
+export interface MigrationDefinition<Names extends string = string> {
+  readonly datasets: { readonly [N in Names]: DatasetDefinition<Names> };
+}
+
+/**
+ * Declares a migration; the identity function, there for the types.
+ *
+ * @example
+ * export default defineMigration({
+ *   datasets: {
+ *     hotel: { extract: 'SELECT * FROM gc_property WHERE property_id = $1', key: ['property_id'], transform: (row) => ({ name: row.prop_name }), load: { endpoint: '/hotels', ids: (r) => [(r as { id: number }).id] } },
+ *     guest: { dependsOn: ['hotel'], extract: '...', key: ['guest_no'], transform: (row, ctx) => ({ hotelId: ctx.ref('hotel', row.property_id) }), load: { endpoint: '/guests', ids: (r) => (r as { ids: number[] }).ids } },
+ *   },
+ * });
+ */
+export function defineMigration<const Names extends string>(definition: MigrationDefinition<Names>): MigrationDefinition<Names> {
+  return definition;
+}
