@@ -12,6 +12,7 @@ import { registerForget } from './commands/forget.js';
 import { registerInit } from './commands/init.js';
 import { registerKey } from './commands/key.js';
 import { registerLs } from './commands/ls.js';
+import { registerMigrate } from './commands/migrate.js';
 import { registerPlan } from './commands/plan.js';
 import { registerPrune } from './commands/prune.js';
 import { registerRestore } from './commands/restore.js';
@@ -62,6 +63,7 @@ Exit codes: 0 ok, 1 error, 2 usage or config error, 3 verification failed, 4 bac
     registerVerify,
     registerUnlock,
     registerKey,
+    registerMigrate,
     registerDemo,
   ]) {
     register(program);

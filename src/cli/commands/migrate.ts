@@ -1,0 +1,29 @@
+import type { Command } from 'commander';
+import { runAction, withExamples } from '../command.js';
+
+/** `failsafe migrate plan|run|status`: the migration engine (docs/migration.md). Loading into targets comes next. */
+export function registerMigrate(program: Command): void {
+  const migrate = program.command('migrate').description('move tenants from another system through a typed dataset graph (docs/migration.md)');
+  const common = (command: Command): Command =>
+    command
+      .option('-m, --migration <file>', 'the migration definition (TypeScript or JavaScript)', 'migration.ts')
+      .option('--staging <url>', 'staging database (password from PGPASSWORD or ~/.pgpass); default: embedded PostgreSQL under .failsafe/migrate/');
+
+  const plan = common(migrate.command('plan').description("the datasets in order, and the source rows of one tenant's"))
+    .requiredOption('--source <url>', 'source database (password from PGPASSWORD or ~/.pgpass)')
+    .requiredOption('--tenant <id>', 'tenant id, as the extracts take it ($1)');
+  withExamples(plan, 'PGPASSWORD=... failsafe migrate plan -m examples/concierge-migration/migration.ts --source postgres://ro@legacy/gc --tenant 42');
+  plan.action(runAction(async () => (await import('./migrate-run.js')).runMigratePlan));
+
+  const run = common(migrate.command('run').description("extract, transform and stage tenants' datasets; resumes where an earlier run stopped"))
+    .requiredOption('--source <url>', 'source database (password from PGPASSWORD or ~/.pgpass)')
+    .requiredOption('--tenant <id...>', 'tenant ids to migrate')
+    .option('--only <dataset...>', 'stage these datasets afresh (DATASET+ also the datasets depending on it)')
+    .option('--stage-only', 'stage, do not load (loading into targets is not built yet, so this is required)');
+  withExamples(run, 'failsafe migrate run -m migration.ts --source postgres://ro@legacy/gc --tenant 42 --stage-only', 'failsafe migrate run --source ... --tenant 42 --only guest+ --stage-only');
+  run.action(runAction(async () => (await import('./migrate-run.js')).runMigrateRun));
+
+  const status = common(migrate.command('status').description('per tenant and dataset: rows read, records staged, rejected')).requiredOption('--tenant <id...>', 'tenant ids');
+  withExamples(status, 'failsafe migrate status -m migration.ts --tenant 42 --json');
+  status.action(runAction(async () => (await import('./migrate-run.js')).runMigrateStatus));
+}

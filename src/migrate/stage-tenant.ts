@@ -1,0 +1,211 @@
+/**
+ * Staging one tenant (docs/migration.md): for each dataset in dependency order, the source rows are
+ * read through a cursor in key order, turned into records, and committed to the staging database a
+ * batch at a time together with the checkpoint, so a rerun after a crash goes on after the last
+ * committed row. A row whose transform throws or whose references name nothing staged becomes a dead
+ * letter; the dataset goes on.
+ */
+import { createHash } from 'node:crypto';
+import { FailsafeError, messageOf, withContext } from '../core/errors.js';
+import { progressOf, type ProgressListener } from '../core/progress.js';
+import { quoteIdent } from '../postgres/catalog.js';
+import type { PgSession } from '../postgres/connection.js';
+import type { DatasetDefinition, Reference, SourceKey, SourceRow, TargetRecord } from './definition.js';
+import type { LoadedMigration } from './load-migration.js';
+import { StagingStore, type StagedRecord, type StageFailure, type StageScope } from './staging-store.js';
+
+export interface StageTenantOptions {
+  readonly migration: LoadedMigration;
+  /** The migration's name in the staging tables. */
+  readonly name: string;
+  readonly tenant: string;
+  readonly source: PgSession;
+  readonly staging: PgSession;
+  /** Datasets to stage afresh; the others are staged when never staged, resumed when unfinished, else left. */
+  readonly restage?: readonly string[];
+  /** Rows per committed batch; default 1000. */
+  readonly batchSize?: number;
+  readonly onProgress?: ProgressListener;
+  readonly signal?: AbortSignal;
+}
+
+export interface DatasetStageResult {
+  readonly dataset: string;
+  /** `staged` (from the start), `resumed` (after a checkpoint) or `kept` (staged before, left as is). */
+  readonly outcome: 'staged' | 'resumed' | 'kept';
+  readonly rowsRead: number;
+  readonly records: number;
+  readonly rejected: number;
+}
+
+export interface StageTenantResult {
+  readonly runId: string;
+  readonly datasets: readonly DatasetStageResult[];
+}
+
+/**
+ * @example
+ * const result = await stageTenant({ migration, name: 'concierge', tenant: '42', source, staging });
+ */
+export async function stageTenant(options: StageTenantOptions): Promise<StageTenantResult> {
+  const { migration, name, tenant } = options;
+  const store = await StagingStore.open(options.staging);
+  const order = migration.graph.order;
+  const runId = await store.beginRun(name, tenant, order, migration.hash);
+  const results: DatasetStageResult[] = [];
+  let rowsDone = 0;
+  for (const dataset of order) {
+    options.signal?.throwIfAborted();
+    const scope = { migration: name, tenant, dataset };
+    const earlier = await store.progress(scope);
+    const fresh = options.restage?.includes(dataset) || !earlier;
+    if (!fresh && earlier.done) {
+      results.push({ dataset, outcome: 'kept', rowsRead: earlier.rowsRead, records: earlier.records, rejected: earlier.rejected });
+      continue;
+    }
+    const datasetRun = fresh ? runId : earlier.runId;
+    if (fresh) await store.restart(scope, runId);
+    const definition = migration.definition.datasets[dataset] as DatasetDefinition<string>;
+    await stageDataset(options, store, scope, datasetRun, definition, fresh ? null : earlier.lastKey, (rows) => {
+      rowsDone += rows;
+      options.onProgress?.({ ...progressOf('stage', 'rows', rowsDone, undefined, 0), current: `${tenant}/${dataset}` });
+    }).catch((err: unknown) => {
+      throw withContext(`stage dataset ${dataset} of tenant ${tenant}`, err);
+    });
+    await store.finish(scope, datasetRun);
+    const done = (await store.progress(scope))!;
+    results.push({ dataset, outcome: fresh ? 'staged' : 'resumed', rowsRead: done.rowsRead, records: done.records, rejected: done.rejected });
+  }
+  await store.endRun(runId);
+  return { runId, datasets: results };
+}
+
+/** Reads the dataset's rows after `lastKey` and stages them batch by batch. */
+async function stageDataset(
+  options: StageTenantOptions,
+  store: StagingStore,
+  scope: StageScope,
+  runId: string,
+  definition: DatasetDefinition<string>,
+  lastKey: readonly (string | null)[] | null,
+  onRows: (rows: number) => void,
+): Promise<void> {
+  const { source, tenant, migration } = options;
+  const batchSize = options.batchSize ?? 1000;
+  const keyColumns = definition.key.map((column) => `s.${quoteIdent(column)}`).join(', ');
+  const after = lastKey ? ` WHERE (${keyColumns}) > (${lastKey.map((_, i) => `$${i + 2}`).join(', ')})` : '';
+  await source.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  try {
+    await source.query(`DECLARE failsafe_extract NO SCROLL CURSOR FOR SELECT * FROM (${definition.extract}) s${after} ORDER BY ${keyColumns}`, [tenant, ...(lastKey ?? [])]).catch((err: unknown) => {
+      throw new FailsafeError('CONFIG', `${migration.file}: the extract of dataset ${scope.dataset} does not run: ${messageOf(err)}`, { cause: err });
+    });
+    for (;;) {
+      options.signal?.throwIfAborted();
+      const { rows } = await source.query<SourceRow>(`FETCH ${batchSize} FROM failsafe_extract`);
+      if (rows.length === 0) break;
+      const { records, failures } = transformRows(options, scope.dataset, definition, rows);
+      await rejectUnknownReferences(store, scope, records, failures);
+      const keyOfLast = sourceKey(definition, rows[rows.length - 1]!);
+      const staged = records.map(({ key, record, contentHash }) => ({ key, record, contentHash }));
+      await store.stageBatch(scope, runId, { records: staged, failures, rows: rows.length, lastKey: keyOfLast });
+      onRows(rows.length);
+    }
+  } finally {
+    await source.query('ROLLBACK').catch(() => undefined);
+  }
+}
+
+interface BuiltRecord extends StagedRecord {
+  readonly references: readonly Reference[];
+}
+
+/** Runs `transform` on each row; a row that throws becomes a failure. */
+function transformRows(
+  options: StageTenantOptions,
+  dataset: string,
+  definition: DatasetDefinition<string>,
+  rows: readonly SourceRow[],
+): { records: BuiltRecord[]; failures: StageFailure[] } {
+  const { migration, tenant } = options;
+  const records: BuiltRecord[] = [];
+  const failures: StageFailure[] = [];
+  for (const row of rows) {
+    const key = recordKey(sourceKey(definition, row));
+    const references: Reference[] = [];
+    const ctx = {
+      tenant,
+      ref: (target: string, value: SourceKey): Reference => {
+        if (target !== dataset && !migration.graph.reaches(dataset, target)) {
+          throw new FailsafeError('CONFIG', `${migration.file}: dataset ${dataset} refers to ${target}, which it does not depend on (add it to dependsOn)`);
+        }
+        const reference: Reference = { $ref: [target, keyValues(value)] };
+        references.push(reference);
+        return reference;
+      },
+    };
+    let output: TargetRecord | readonly TargetRecord[] | null | undefined;
+    try {
+      output = definition.transform(row, ctx);
+    } catch (err) {
+      if (err instanceof FailsafeError && err.code === 'CONFIG') throw err;
+      failures.push({ key, record: row, error: `transform failed: ${messageOf(err)}` });
+      continue;
+    }
+    const list = output === null || output === undefined ? [] : Array.isArray(output) ? (output as readonly TargetRecord[]) : [output as TargetRecord];
+    list.forEach((record, index) => {
+      const json = JSON.stringify(record);
+      records.push({ key: index === 0 ? key : `${key}#${index}`, record, contentHash: createHash('sha256').update(json).digest('hex'), references });
+    });
+  }
+  return { records, failures };
+}
+
+/**
+ * Moves records whose references name nothing staged to the failures, until none is left: a record
+ * referring to one rejected in the same batch goes too (a guest introduced by a rejected guest).
+ */
+async function rejectUnknownReferences(store: StagingStore, scope: StageScope, records: BuiltRecord[], failures: StageFailure[]): Promise<void> {
+  const wanted = new Map<string, Set<string>>();
+  for (const record of records) {
+    for (const { $ref: [dataset, key] } of record.references) {
+      if (!wanted.has(dataset)) wanted.set(dataset, new Set());
+      wanted.get(dataset)!.add(recordKey(key));
+    }
+  }
+  const staged = new Map<string, Set<string>>();
+  for (const [dataset, keys] of wanted) staged.set(dataset, await store.stagedKeys({ ...scope, dataset }, [...keys]));
+  for (let removed = true; removed; ) {
+    // A dataset's own records of this batch count too, while they are kept.
+    const inBatch = new Set(records.map((record) => record.key));
+    const exists = (dataset: string, key: string): boolean => staged.get(dataset)!.has(key) || (dataset === scope.dataset && inBatch.has(key));
+    removed = false;
+    for (let i = records.length - 1; i >= 0; i--) {
+      const missing = records[i]!.references.find(({ $ref: [dataset, key] }) => !exists(dataset, recordKey(key)));
+      if (!missing) continue;
+      const [record] = records.splice(i, 1);
+      failures.push({ key: record!.key, record: record!.record, error: `reference to ${missing.$ref[0]} ${recordKey(missing.$ref[1])}: no such record staged` });
+      removed = true;
+    }
+  }
+}
+
+/** The row's key values as text (null for NULL), in the definition's key order. */
+function sourceKey(definition: DatasetDefinition<string>, row: SourceRow): (string | null)[] {
+  return definition.key.map((column) => textOf(row[column]));
+}
+
+/** A source key as the references name it: one value, or one per key column. */
+function keyValues(value: SourceKey): string[] {
+  return (Array.isArray(value) ? value : [value]).map((part) => textOf(part) ?? 'null');
+}
+
+function textOf(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (value instanceof Date) return value.toISOString();
+  return String(value);
+}
+
+/** The staging key of a source key: its values as a JSON array. */
+function recordKey(key: readonly (string | null)[]): string {
+  return JSON.stringify(key);
+}

@@ -1,0 +1,220 @@
+/**
+ * The staging database's tables (docs/migration.md, "Pipeline and state"): staged records, staging
+ * checkpoints and dead letters, in the schema `failsafe_migrate`, plain enough to read with psql.
+ * Every write that moves a checkpoint commits in the same transaction as the records it covers.
+ */
+import type { SqlClient } from '../postgres/connection.js';
+
+const SCHEMA_SQL = `
+CREATE SCHEMA IF NOT EXISTS failsafe_migrate;
+CREATE TABLE IF NOT EXISTS failsafe_migrate.run (
+  id bigserial PRIMARY KEY,
+  migration text NOT NULL,
+  tenant text NOT NULL,
+  datasets text[] NOT NULL,
+  definition_hash text NOT NULL,
+  started_at timestamptz NOT NULL DEFAULT now(),
+  ended_at timestamptz
+);
+CREATE TABLE IF NOT EXISTS failsafe_migrate.staged (
+  migration text NOT NULL,
+  tenant text NOT NULL,
+  dataset text NOT NULL,
+  record_key text NOT NULL,
+  run_id bigint NOT NULL,
+  record jsonb NOT NULL,
+  content_hash text NOT NULL,
+  PRIMARY KEY (migration, tenant, dataset, record_key)
+);
+CREATE TABLE IF NOT EXISTS failsafe_migrate.stage_progress (
+  migration text NOT NULL,
+  tenant text NOT NULL,
+  dataset text NOT NULL,
+  run_id bigint NOT NULL,
+  last_key text[],
+  rows_read bigint NOT NULL DEFAULT 0,
+  records bigint NOT NULL DEFAULT 0,
+  rejected bigint NOT NULL DEFAULT 0,
+  done boolean NOT NULL DEFAULT false,
+  PRIMARY KEY (migration, tenant, dataset)
+);
+CREATE TABLE IF NOT EXISTS failsafe_migrate.dead_letter (
+  id bigserial PRIMARY KEY,
+  migration text NOT NULL,
+  tenant text NOT NULL,
+  dataset text NOT NULL,
+  target text,
+  record_key text NOT NULL,
+  run_id bigint NOT NULL,
+  record jsonb,
+  error text NOT NULL,
+  http_status int,
+  body text,
+  at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS dead_letter_dataset ON failsafe_migrate.dead_letter (migration, tenant, dataset);
+`;
+
+/** Where one dataset's staging stands for a tenant. */
+export interface StageProgress {
+  readonly runId: string;
+  /** The source key of the last row whose records are committed; null before the first batch. */
+  readonly lastKey: readonly (string | null)[] | null;
+  readonly rowsRead: number;
+  readonly records: number;
+  readonly rejected: number;
+  readonly done: boolean;
+}
+
+export interface StagedRecord {
+  readonly key: string;
+  readonly record: unknown;
+  readonly contentHash: string;
+}
+
+export interface StageFailure {
+  readonly key: string;
+  readonly record?: unknown;
+  readonly error: string;
+}
+
+/** One migration's tenant and dataset: the scope every staging operation works in. */
+export interface StageScope {
+  readonly migration: string;
+  readonly tenant: string;
+  readonly dataset: string;
+}
+
+/**
+ * @example
+ * const store = await StagingStore.open(session);
+ * const runId = await store.beginRun('concierge', '42', ['hotel', 'guest'], hash);
+ */
+export class StagingStore {
+  readonly #client: SqlClient;
+
+  private constructor(client: SqlClient) {
+    this.#client = client;
+  }
+
+  /** Creates the tables when missing. */
+  static async open(client: SqlClient): Promise<StagingStore> {
+    await client.query(SCHEMA_SQL);
+    return new StagingStore(client);
+  }
+
+  async beginRun(migration: string, tenant: string, datasets: readonly string[], definitionHash: string): Promise<string> {
+    const { rows } = await this.#client.query<{ id: string }>(
+      'INSERT INTO failsafe_migrate.run (migration, tenant, datasets, definition_hash) VALUES ($1, $2, $3, $4) RETURNING id::text AS id',
+      [migration, tenant, datasets, definitionHash],
+    );
+    return rows[0]!.id;
+  }
+
+  async endRun(runId: string): Promise<void> {
+    await this.#client.query('UPDATE failsafe_migrate.run SET ended_at = now() WHERE id = $1', [runId]);
+  }
+
+  /** The dataset's checkpoint, or undefined when it was never staged. */
+  async progress(scope: StageScope): Promise<StageProgress | undefined> {
+    const { rows } = await this.#client.query<{ run_id: string; last_key: (string | null)[] | null; rows_read: string; records: string; rejected: string; done: boolean }>(
+      'SELECT run_id::text, last_key, rows_read::text, records::text, rejected::text, done FROM failsafe_migrate.stage_progress WHERE migration = $1 AND tenant = $2 AND dataset = $3',
+      [scope.migration, scope.tenant, scope.dataset],
+    );
+    const row = rows[0];
+    if (!row) return undefined;
+    return { runId: row.run_id, lastKey: row.last_key, rowsRead: Number(row.rows_read), records: Number(row.records), rejected: Number(row.rejected), done: row.done };
+  }
+
+  /** Starts staging the dataset afresh under `runId` (what an earlier run staged stays until {@link finish} sweeps it). */
+  async restart(scope: StageScope, runId: string): Promise<void> {
+    await this.#client.query(
+      `INSERT INTO failsafe_migrate.stage_progress (migration, tenant, dataset, run_id) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (migration, tenant, dataset) DO UPDATE SET run_id = $4, last_key = NULL, rows_read = 0, records = 0, rejected = 0, done = false`,
+      [scope.migration, scope.tenant, scope.dataset, runId],
+    );
+    await this.#client.query('DELETE FROM failsafe_migrate.dead_letter WHERE migration = $1 AND tenant = $2 AND dataset = $3 AND target IS NULL', [
+      scope.migration,
+      scope.tenant,
+      scope.dataset,
+    ]);
+  }
+
+  /**
+   * Commits one batch: its records (replacing earlier versions of the same keys), its failures as dead
+   * letters, and the checkpoint after its last row, in one transaction.
+   */
+  async stageBatch(scope: StageScope, runId: string, batch: { readonly records: readonly StagedRecord[]; readonly failures: readonly StageFailure[]; readonly rows: number; readonly lastKey: readonly (string | null)[] }): Promise<void> {
+    const { migration, tenant, dataset } = scope;
+    await this.#client.query('BEGIN');
+    try {
+      if (batch.records.length > 0) {
+        await this.#client.query(
+          `INSERT INTO failsafe_migrate.staged (migration, tenant, dataset, record_key, run_id, record, content_hash)
+           SELECT $1, $2, $3, k, $4, r::jsonb, h FROM unnest($5::text[], $6::text[], $7::text[]) AS u(k, r, h)
+           ON CONFLICT (migration, tenant, dataset, record_key) DO UPDATE SET run_id = excluded.run_id, record = excluded.record, content_hash = excluded.content_hash`,
+          [migration, tenant, dataset, runId, batch.records.map((r) => r.key), batch.records.map((r) => JSON.stringify(r.record)), batch.records.map((r) => r.contentHash)],
+        );
+      }
+      if (batch.failures.length > 0) {
+        await this.#client.query(
+          `INSERT INTO failsafe_migrate.dead_letter (migration, tenant, dataset, record_key, run_id, record, error)
+           SELECT $1, $2, $3, k, $4, r::jsonb, e FROM unnest($5::text[], $6::text[], $7::text[]) AS u(k, r, e)`,
+          [
+            migration,
+            tenant,
+            dataset,
+            runId,
+            batch.failures.map((f) => f.key),
+            batch.failures.map((f) => (f.record === undefined ? null : JSON.stringify(f.record))),
+            batch.failures.map((f) => f.error),
+          ],
+        );
+      }
+      await this.#client.query(
+        `UPDATE failsafe_migrate.stage_progress SET last_key = $5, rows_read = rows_read + $6, records = records + $7, rejected = rejected + $8
+         WHERE migration = $1 AND tenant = $2 AND dataset = $3 AND run_id = $4`,
+        [migration, tenant, dataset, runId, batch.lastKey, batch.rows, batch.records.length, batch.failures.length],
+      );
+      await this.#client.query('COMMIT');
+    } catch (err) {
+      await this.#client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Marks the dataset staged and removes records an earlier run staged that this run no longer produced. */
+  async finish(scope: StageScope, runId: string): Promise<void> {
+    const { migration, tenant, dataset } = scope;
+    await this.#client.query('BEGIN');
+    try {
+      await this.#client.query('DELETE FROM failsafe_migrate.staged WHERE migration = $1 AND tenant = $2 AND dataset = $3 AND run_id <> $4', [migration, tenant, dataset, runId]);
+      await this.#client.query('UPDATE failsafe_migrate.stage_progress SET done = true WHERE migration = $1 AND tenant = $2 AND dataset = $3', [migration, tenant, dataset]);
+      await this.#client.query('COMMIT');
+    } catch (err) {
+      await this.#client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Of `keys`, those staged for `dataset`. */
+  async stagedKeys(scope: StageScope, keys: readonly string[]): Promise<Set<string>> {
+    if (keys.length === 0) return new Set();
+    const { rows } = await this.#client.query<{ record_key: string }>(
+      'SELECT record_key FROM failsafe_migrate.staged WHERE migration = $1 AND tenant = $2 AND dataset = $3 AND record_key = ANY($4::text[])',
+      [scope.migration, scope.tenant, scope.dataset, keys],
+    );
+    return new Set(rows.map((row) => row.record_key));
+  }
+
+  /** Staged records and dead letters per dataset of a migration and tenant. */
+  async counts(migration: string, tenant: string): Promise<Map<string, { readonly staged: number; readonly rejected: number; readonly done: boolean }>> {
+    const { rows } = await this.#client.query<{ dataset: string; staged: string; rejected: string; done: boolean }>(
+      `SELECT p.dataset, (SELECT count(*) FROM failsafe_migrate.staged s WHERE s.migration = p.migration AND s.tenant = p.tenant AND s.dataset = p.dataset)::text AS staged,
+              p.rejected::text AS rejected, p.done
+       FROM failsafe_migrate.stage_progress p WHERE p.migration = $1 AND p.tenant = $2`,
+      [migration, tenant],
+    );
+    return new Map(rows.map((row) => [row.dataset, { staged: Number(row.staged), rejected: Number(row.rejected), done: row.done }]));
+  }
+}
