@@ -78,6 +78,16 @@ export interface StageFailure {
   readonly error: string;
 }
 
+/** A record that could not be staged (`target` null) or loaded. */
+export interface DeadLetter {
+  readonly dataset: string;
+  readonly target: string | null;
+  readonly key: string;
+  readonly error: string;
+  readonly httpStatus: number | null;
+  readonly at: string;
+}
+
 /** One migration's tenant and dataset: the scope every staging operation works in. */
 export interface StageScope {
   readonly migration: string;
@@ -205,6 +215,16 @@ export class StagingStore {
       [scope.migration, scope.tenant, scope.dataset, keys],
     );
     return new Set(rows.map((row) => row.record_key));
+  }
+
+  /** The dead letters of a migration and tenant, oldest first, optionally of one dataset. */
+  async deadLetters(migration: string, tenant: string, dataset?: string): Promise<DeadLetter[]> {
+    const { rows } = await this.#client.query<{ dataset: string; target: string | null; record_key: string; error: string; http_status: number | null; at: Date }>(
+      `SELECT dataset, target, record_key, error, http_status, at FROM failsafe_migrate.dead_letter
+        WHERE migration = $1 AND tenant = $2 AND ($3::text IS NULL OR dataset = $3) ORDER BY id`,
+      [migration, tenant, dataset ?? null],
+    );
+    return rows.map((row) => ({ dataset: row.dataset, target: row.target, key: row.record_key, error: row.error, httpStatus: row.http_status, at: row.at.toISOString() }));
   }
 
   /** Staged records and dead letters per dataset of a migration and tenant. */

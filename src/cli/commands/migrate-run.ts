@@ -3,6 +3,7 @@
  * to the source and the staging database (embedded PostgreSQL under `.failsafe/migrate/` unless
  * `--staging` names one), and call the engine in src/migrate.
  */
+import { readFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { FailsafeError } from '../../core/errors.js';
 import { formatCount } from '../../core/units.js';
@@ -37,45 +38,75 @@ export async function runMigratePlan(ctx: CommandContext, options: MigrateOption
   }
 }
 
-export async function runMigrateRun(ctx: CommandContext, options: MigrateOptions & { source: string; tenant: string[]; only?: string[]; stageOnly?: boolean }): Promise<void> {
+export async function runMigrateRun(
+  ctx: CommandContext,
+  options: MigrateOptions & { source: string; tenant?: string[]; tenants?: string; only?: string[]; stageOnly?: boolean; concurrency?: number },
+): Promise<void> {
   if (!options.stageOnly) {
     throw new FailsafeError('USAGE', 'loading into targets is not built yet: give --stage-only', { hint: 'see docs/migration.md for what comes next' });
   }
   const migration = await loadMigration(options.migration);
+  const tenants = [...(options.tenant ?? []), ...(options.tenants ? await tenantsFromFile(options.tenants) : [])];
+  if (tenants.length === 0) throw new FailsafeError('USAGE', 'no tenant given: --tenant ID... or --tenants FILE');
   const restage = options.only?.flatMap((given) => {
     const name = given.endsWith('+') ? given.slice(0, -1) : given;
     if (!migration.graph.order.includes(name)) throw new FailsafeError('USAGE', `--only ${given}: no dataset ${name} in ${migration.file}`);
     return given.endsWith('+') ? migration.graph.withDependants(name) : [name];
   });
-  await withStaging(options, async (staging) => {
-    const source = await connectTo(options.source, '--source');
-    try {
-      for (const tenant of options.tenant) {
-        const result = await stageTenant({ migration, name: migrationName(migration), tenant, source, staging, ...(restage ? { restage } : {}), onProgress: ctx.progress.listener, signal: ctx.signal });
-        ctx.progress.done();
-        ctx.output.result({ tenant, ...result });
-        ctx.output.line(`tenant ${tenant}: staged (run ${result.runId})`);
-        ctx.output.table(
-          [['dataset', '', 'rows read', 'records', 'rejected'], ...result.datasets.map((d) => [d.dataset, d.outcome, String(d.rowsRead), String(d.records), String(d.rejected)])],
-          [2, 3, 4],
-        );
+  const pending = [...tenants];
+  let failed = false;
+  await withStaging(options, async (openStaging) => {
+    // Each of the --concurrency workers stages one tenant at a time on its own two sessions.
+    const workers = Array.from({ length: Math.min(options.concurrency ?? 1, tenants.length) }, async () => {
+      const [source, staging] = await Promise.all([connectTo(options.source, '--source'), openStaging()]);
+      try {
+        for (let tenant = pending.shift(); tenant !== undefined && !failed; tenant = pending.shift()) {
+          const result = await stageTenant({ migration, name: migrationName(migration), tenant, source, staging, ...(restage ? { restage } : {}), onProgress: ctx.progress.listener, signal: ctx.signal });
+          ctx.progress.done();
+          ctx.output.result({ tenant, ...result });
+          ctx.output.line(`tenant ${tenant}: staged (run ${result.runId})`);
+          ctx.output.table(
+            [['dataset', '', 'rows read', 'records', 'rejected'], ...result.datasets.map((d) => [d.dataset, d.outcome, String(d.rowsRead), String(d.records), String(d.rejected)])],
+            [2, 3, 4],
+          );
+        }
+      } catch (err) {
+        failed = true;
+        throw err;
+      } finally {
+        await Promise.all([source.end(), staging.end()]);
       }
-    } finally {
-      await source.end();
-    }
+    });
+    const results = await Promise.allSettled(workers);
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure) throw failure.reason;
   });
 }
 
 export async function runMigrateStatus(ctx: CommandContext, options: MigrateOptions & { tenant: string[] }): Promise<void> {
   const migration = await loadMigration(options.migration);
-  await withStaging(options, async (staging) => {
-    const store = await StagingStore.open(staging);
+  await withStagingStore(options, async (store) => {
     for (const tenant of options.tenant) {
       const counts = await store.counts(migrationName(migration), tenant);
       const datasets = migration.graph.order.map((dataset) => ({ dataset, ...(counts.get(dataset) ?? { staged: 0, rejected: 0, done: false }) }));
       ctx.output.result({ tenant, datasets });
       ctx.output.line(`tenant ${tenant}:`);
       ctx.output.table([['dataset', 'staged', 'rejected', ''], ...datasets.map((d) => [d.dataset, String(d.staged), String(d.rejected), d.done ? 'done' : counts.has(d.dataset) ? 'unfinished' : 'not staged'])], [1, 2]);
+    }
+  });
+}
+
+export async function runMigrateErrors(ctx: CommandContext, options: MigrateOptions & { tenant: string[]; dataset?: string }): Promise<void> {
+  const migration = await loadMigration(options.migration);
+  if (options.dataset !== undefined && !migration.graph.order.includes(options.dataset)) {
+    throw new FailsafeError('USAGE', `--dataset ${options.dataset}: no dataset ${options.dataset} in ${migration.file}`);
+  }
+  await withStagingStore(options, async (store) => {
+    for (const tenant of options.tenant) {
+      const letters = await store.deadLetters(migrationName(migration), tenant, options.dataset);
+      ctx.output.result({ tenant, deadLetters: letters });
+      ctx.output.line(`tenant ${tenant}: ${formatCount(letters.length, 'record')} not staged or loaded`);
+      for (const letter of letters) ctx.output.line(`  ${letter.dataset} ${letter.key}${letter.target ? ` → ${letter.target}` : ''}: ${letter.error}`);
     }
   });
 }
@@ -94,26 +125,43 @@ async function connectTo(url: string, flag: string): Promise<PgSession> {
   return connect(parsePostgresUrl(url));
 }
 
-/** Runs `work` on the staging database: `--staging`, or an embedded cluster kept under `.failsafe/migrate/`. */
-async function withStaging(options: MigrateOptions, work: (staging: PgSession) => Promise<void>): Promise<void> {
-  if (options.staging) {
-    const session = await connectTo(options.staging, '--staging');
-    try {
-      return await work(session);
-    } finally {
-      await session.end();
-    }
-  }
+/**
+ * Runs `work` with a way to open sessions on the staging database (`work` ends them): `--staging`, or
+ * an embedded cluster kept under `.failsafe/migrate/`, started for the command.
+ */
+async function withStaging(options: MigrateOptions, work: (openStaging: () => Promise<PgSession>) => Promise<void>): Promise<void> {
+  if (options.staging) return work(() => connectTo(options.staging!, '--staging'));
   const { EmbeddedCluster } = await import('../../postgres/embedded-cluster.js');
   const cluster = await EmbeddedCluster.start({ baseDir: join('.failsafe', 'migrate') });
   try {
-    const session = await connect({ ...cluster.connection('postgres'), sslMode: 'disable' });
-    try {
-      return await work(session);
-    } finally {
-      await session.end();
-    }
+    return await work(() => connect({ ...cluster.connection('postgres'), sslMode: 'disable' }));
   } finally {
     await cluster.stop();
   }
+}
+
+/** Runs `work` on the staging tables through one session. */
+async function withStagingStore(options: MigrateOptions, work: (store: StagingStore) => Promise<void>): Promise<void> {
+  await withStaging(options, async (openStaging) => {
+    const session = await openStaging();
+    try {
+      await work(await StagingStore.open(session));
+    } finally {
+      await session.end();
+    }
+  });
+}
+
+/** Tenant ids, one per line; blank lines and lines starting with # are skipped. */
+async function tenantsFromFile(file: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new FailsafeError('USAGE', `--tenants ${file} cannot be read`, { cause: err });
+  }
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
 }

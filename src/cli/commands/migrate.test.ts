@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,6 +59,25 @@ describe('failsafe migrate', () => {
       datasets: { dataset: string; staged: number; rejected: number; done: boolean }[];
     };
     expect(status.datasets.find((d) => d.dataset === 'preference')).toEqual({ dataset: 'preference', staged: 76, rejected: 5, done: true });
+    const errors = await cli(['migrate', 'errors', '-m', migration, '--staging', staging.url, '--tenant', '1', '--dataset', 'guest'], { env: env() });
+    expect(errors).toBe(
+      'tenant 1: 2 records not staged or loaded\n' +
+        '  guest ["1","13"]: transform failed: guest has no last name\n' +
+        '  guest ["1","14"]: reference to guest ["1","13"]: no such record staged\n',
+    );
+  });
+
+  it('stages the tenants of a file, several at once', async () => {
+    const work = await tempDir();
+    try {
+      const list = join(work.path, 'hotels.txt');
+      await writeFile(list, '# hotels moving this week\n1\n\n2\n');
+      const out = await cli(['migrate', 'run', '-m', migration, '--source', source.url, '--staging', staging.url, '--tenants', list, '--concurrency', '2', '--stage-only'], { env: env() });
+      expect(out).toMatch(/tenant 1: staged/);
+      expect(out).toMatch(/tenant 2: staged[^]*guest\s+staged\s+8\s+8\s+0/);
+    } finally {
+      await work.remove();
+    }
   });
 
   it('refuses without --stage-only, a misspelled dataset, and a migration that does not load, each in one line', async () => {

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { runAction, withExamples } from '../command.js';
+import { parsePositiveInteger } from './option-parsers.js';
 
-/** `failsafe migrate plan|run|status`: the migration engine (docs/migration.md). Loading into targets comes next. */
+/** `failsafe migrate plan|run|status|errors`: the migration engine (docs/migration.md). Loading into targets comes next. */
 export function registerMigrate(program: Command): void {
   const migrate = program.command('migrate').description('move tenants from another system through a typed dataset graph (docs/migration.md)');
   const common = (command: Command): Command =>
@@ -17,11 +18,24 @@ export function registerMigrate(program: Command): void {
 
   const run = common(migrate.command('run').description("extract, transform and stage tenants' datasets; resumes where an earlier run stopped"))
     .requiredOption('--source <url>', 'source database (password from PGPASSWORD or ~/.pgpass)')
-    .requiredOption('--tenant <id...>', 'tenant ids to migrate')
+    .option('--tenant <id...>', 'tenant ids to migrate')
+    .option('--tenants <file>', 'tenant ids to migrate, one per line (# comments)')
+    .option('--concurrency <n>', 'tenants staged at once (default 1)', parsePositiveInteger)
     .option('--only <dataset...>', 'stage these datasets afresh (DATASET+ also the datasets depending on it)')
     .option('--stage-only', 'stage, do not load (loading into targets is not built yet, so this is required)');
-  withExamples(run, 'failsafe migrate run -m migration.ts --source postgres://ro@legacy/gc --tenant 42 --stage-only', 'failsafe migrate run --source ... --tenant 42 --only guest+ --stage-only');
+  withExamples(
+    run,
+    'failsafe migrate run -m migration.ts --source postgres://ro@legacy/gc --tenant 42 --stage-only',
+    'failsafe migrate run --source postgres://ro@legacy/gc --tenants hotels.txt --concurrency 4 --stage-only',
+    'failsafe migrate run --source postgres://ro@legacy/gc --tenant 42 --only guest+ --stage-only',
+  );
   run.action(runAction(async () => (await import('./migrate-run.js')).runMigrateRun));
+
+  const errors = common(migrate.command('errors').description('the records that could not be staged or loaded, and why'))
+    .requiredOption('--tenant <id...>', 'tenant ids')
+    .option('--dataset <name>', 'only this dataset');
+  withExamples(errors, 'failsafe migrate errors -m migration.ts --tenant 42 --dataset guest');
+  errors.action(runAction(async () => (await import('./migrate-run.js')).runMigrateErrors));
 
   const status = common(migrate.command('status').description('per tenant and dataset: rows read, records staged, rejected')).requiredOption('--tenant <id...>', 'tenant ids');
   withExamples(status, 'failsafe migrate status -m migration.ts --tenant 42 --json');
