@@ -2,7 +2,7 @@
  * A table's down set taken from the COPY text of its rows as they stream into the repository, so the
  * tables below it are selected from a literal set without a second pass over the table.
  */
-import type { DownSet } from './subset-sql.js';
+import { arrayLiteral, type DownSet } from './down-set.js';
 
 const NEWLINE = 0x0a;
 
@@ -85,13 +85,4 @@ export function decodeField(field: string): string | null {
   if (field === '\\N') return null;
   if (!field.includes('\\')) return field;
   return field.replace(/\\(.)/gs, (_, code: string) => ESCAPES[code] ?? code);
-}
-
-/** A PostgreSQL array literal with every element quoted, which array input reads back exactly. */
-export function arrayLiteral(values: readonly (string | null)[]): string {
-  const quoted = values.map((value) => {
-    if (value === null) return 'NULL';
-    return value.includes('\\') || value.includes('"') ? `"${value.replace(/[\\"]/g, '\\$&')}"` : `"${value}"`;
-  });
-  return `{${quoted.join(',')}}`;
 }

@@ -3,7 +3,7 @@
  * its columns, NUL-separated (PostgreSQL text holds no NUL), null where a column is NULL.
  */
 import { parse as parseArray } from 'postgres-array';
-import type { DownSet } from './subset-sql.js';
+import type { DownSet } from './down-set.js';
 
 /** Parsed array literals, per set: sets read by a query carry only those. */
 const parsedSets = new WeakMap<DownSet, readonly (readonly (string | null)[])[]>();

@@ -11,7 +11,7 @@
  */
 import type { ForeignKey, Table } from '../../postgres/catalog.js';
 import { quoteIdent, quoteLiteral, quoteQualified } from '../../postgres/catalog.js';
-import { arrayLiteral } from './down-set-collector.js';
+import { arrayLiteral, type DownSet, type DownSets } from './down-set.js';
 import { keyValues, setKeys, type SetKeys } from './down-set-keys.js';
 import { downEdges, type PlannedTable, type TenantPlan } from './tenant-plan.js';
 
@@ -33,24 +33,6 @@ export interface SubsetAdditions {
    */
   readonly downSets?: DownSets;
 }
-
-/**
- * A table's down set read from the snapshot: its rows' CTE columns (identity and foreign-key columns)
- * as PostgreSQL array literals, in PostgreSQL's own text. Given back to later queries as
- * `unnest(...)`, whose row count PostgreSQL knows exactly, so their semi-joins walk the indexes; a
- * chain of CTEs gets estimates that grow with every UNION down the chain, and on those PostgreSQL
- * hashes whole tables.
- */
-export interface DownSet {
-  readonly rows: number;
-  /** One array literal per column, in {@link downSetColumns} order. */
-  readonly arrays: readonly string[];
-  /** The same columns' values (text, null for NULL), when they were at hand as values. */
-  readonly values?: readonly (readonly (string | null)[])[];
-}
-
-/** Down sets by table name. */
-export type DownSets = ReadonlyMap<string, DownSet>;
 
 /** A query whose one row has counts `c0`, `c1`, ...: all is well when each equals its `expected`. */
 export interface RowCountCheck {

@@ -14,7 +14,8 @@ import type { VirtualFile } from '../snapshot-tree.js';
 import { countNewlines, tableFileName, type ManifestTable } from './database-manifest.js';
 import { DOWN_SET_LIMIT } from './down-sets.js';
 import { DownSetCollector } from './down-set-collector.js';
-import { copyColumns, type DownSet, type RowCountCheck } from './subset-sql.js';
+import type { DownSet } from './down-set.js';
+import { copyColumns, type RowCountCheck } from './subset-sql.js';
 
 export interface TableJob {
   readonly table: Table;

@@ -8,7 +8,8 @@ import type { SqlClient } from '../../postgres/connection.js';
 import type { ForeignKey } from '../../postgres/catalog.js';
 import { quoteIdent, quoteLiteral, quoteQualified } from '../../postgres/catalog.js';
 import { fetchDownSets, referencesStayInside } from './down-sets.js';
-import { SubsetSql, identityAmong, identityColumns, type CrossTenantPolicy, type DownSets, type Exclusions, type ExtraRows, type SubsetAdditions } from './subset-sql.js';
+import type { DownSets } from './down-set.js';
+import { SubsetSql, identityAmong, identityColumns, type CrossTenantPolicy, type Exclusions, type ExtraRows, type SubsetAdditions } from './subset-sql.js';
 import { describeKey, type PlannedTable, type TenantPlan } from './tenant-plan.js';
 
 export interface CrossTenantRow {

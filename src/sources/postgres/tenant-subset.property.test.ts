@@ -10,9 +10,9 @@ import { isErrorCode } from '../../core/errors.js';
 import { readTableGraph } from '../../postgres/catalog.js';
 import type { PgSession } from '../../postgres/connection.js';
 import { parse as parseArray } from 'postgres-array';
-import { arrayLiteral } from './down-set-collector.js';
+import { arrayLiteral, type DownSet } from './down-set.js';
 import { fetchDownSets } from './down-sets.js';
-import { downSetColumns, SubsetSql, type DownSet } from './subset-sql.js';
+import { downSetColumns, SubsetSql } from './subset-sql.js';
 import { closeSubset } from './tenant-closure.js';
 import { planTenancy, type ExtraForeignKey, type TenantPlan } from './tenant-plan.js';
 
