@@ -8,7 +8,8 @@ import type { ForeignKey } from '../../postgres/catalog.js';
 import type { SqlClient } from '../../postgres/connection.js';
 import { setKeys } from './down-set-keys.js';
 import type { DownSet, DownSets } from './down-set.js';
-import { downSetColumns, SubsetSql, type Exclusions, type ExtraRows } from './subset-sql.js';
+import { downSetColumns } from './subset-columns.js';
+import { SubsetSql, type Exclusions, type ExtraRows } from './subset-sql.js';
 import { downEdges, type PlannedTable, type TenantPlan } from './tenant-plan.js';
 
 /**

@@ -13,6 +13,8 @@ import type { ForeignKey, Table } from '../../postgres/catalog.js';
 import { quoteIdent, quoteLiteral, quoteQualified } from '../../postgres/catalog.js';
 import { arrayLiteral, type DownSet, type DownSets } from './down-set.js';
 import { keyValues, setKeys, type SetKeys } from './down-set-keys.js';
+import { columnList, identityAmong, identityArray, identityIn, identityValues, RECURSIVE_MARK, tupleIn, withClause, type Cte } from './sql-fragments.js';
+import { copyColumns, downSetColumns, identityColumns, orderBy, wholeTableSelect } from './subset-columns.js';
 import { downEdges, type PlannedTable, type TenantPlan } from './tenant-plan.js';
 
 /** Rows by table: table → identity tuples (values as text). */
@@ -56,46 +58,6 @@ export interface Exclusions {
   readonly skipped: ExtraRows;
 }
 
-interface Cte {
-  readonly name: string;
-  readonly sql: string;
-}
-
-/** A row's identity: its key, else its physical position (stable inside one snapshot). */
-export function identityColumns(table: Table): readonly { readonly name: string; readonly type: string }[] {
-  if (table.key.length > 0) return table.key.map((name) => ({ name, type: table.columns.find((c) => c.name === name)!.type }));
-  return [
-    { name: 'tableoid', type: 'oid' },
-    { name: 'ctid', type: 'tid' },
-  ];
-}
-
-/**
- * The columns a table's CTEs and {@link DownSet} carry: its identity plus every column a foreign key of
- * the plan uses on it.
- */
-export function downSetColumns(plan: TenantPlan, tableName: string): readonly { readonly name: string; readonly type: string }[] {
-  const table = plan.graph.tables.get(tableName)!;
-  const columns = new Map(identityColumns(table).map((c) => [c.name, c.type]));
-  const add = (names: readonly string[]): void => {
-    for (const name of names) if (!columns.has(name)) columns.set(name, table.columns.find((c) => c.name === name)!.type);
-  };
-  for (const fk of plan.foreignKeys) {
-    if (fk.from === table.name) add(fk.fromColumns);
-    if (fk.to === table.name) add(fk.toColumns);
-  }
-  return [...columns].map(([name, type]) => ({ name, type }));
-}
-
-/** The columns COPY writes and reads: all but generated ones. */
-export function copyColumns(table: Table): readonly string[] {
-  return table.columns.filter((column) => !column.generated).map((column) => column.name);
-}
-
-/** Stable row order: the key, else the whole row's text. */
-export function orderBy(table: Table, alias = 't'): string {
-  return table.key.length > 0 ? table.key.map((c) => `${alias}.${quoteIdent(c)}`).join(', ') : `${alias}::text COLLATE "C"`;
-}
 
 /**
  * Builds the queries for one tenant.
@@ -529,48 +491,4 @@ export class SubsetSql {
   #index(planned: PlannedTable): number {
     return this.#plan.tables.indexOf(planned);
   }
-}
-
-const RECURSIVE_MARK = '/*recursive*/ ';
-
-function withClause(ctes: ReadonlyMap<string, Cte>): string {
-  if (ctes.size === 0) return '';
-  const list = [...ctes.values()];
-  const recursive = list.some((cte) => cte.sql.startsWith(RECURSIVE_MARK));
-  return `WITH ${recursive ? 'RECURSIVE ' : ''}${list.map((cte) => `${cte.name} AS (${cte.sql.replace(RECURSIVE_MARK, '')})`).join(', ')} `;
-}
-
-function tupleIn(alias: string, columns: readonly string[], set: string, setColumns: readonly string[]): string {
-  return `(${columns.map((c) => `${alias}.${quoteIdent(c)}`).join(', ')}) IN (SELECT ${setColumns.map((c) => `s.${quoteIdent(c)}`).join(', ')} FROM ${set} s)`;
-}
-
-/** The row's identity is in the CTE `set`. */
-function identityIn(table: Table, alias: string, set: string): string {
-  const columns = identityColumns(table).map((c) => c.name);
-  return tupleIn(alias, columns, set, columns);
-}
-
-/** The row's identity is one of `rows` (identity tuples as text). */
-export function identityAmong(table: Table, alias: string, rows: readonly (readonly string[])[]): string {
-  return `(${identityColumns(table).map((c) => `${alias}.${quoteIdent(c.name)}`).join(', ')}) IN ${identityValues(table, rows)}`;
-}
-
-/** `(VALUES (...), ...)` of identity tuples, each value cast to its column's type. */
-function identityValues(table: Table, rows: readonly (readonly string[])[]): string {
-  const identity = identityColumns(table);
-  return `(VALUES ${rows.map((row) => `(${row.map((value, i) => `${quoteLiteral(value)}::${identity[i]!.type}`).join(', ')})`).join(', ')})`;
-}
-
-/** The row's identity as `text[]`, the form the closure's queries return rows in. */
-function identityArray(table: Table, alias: string): string {
-  return `ARRAY[${identityColumns(table).map((c) => `${alias}.${quoteIdent(c.name)}::text`).join(', ')}]`;
-}
-
-/** Every row of a table, in key order. */
-export function wholeTableSelect(table: Table, columns = copyColumns(table).map((c) => `t.${quoteIdent(c)}`).join(', ')): string {
-  return `SELECT ${columns} FROM ${quoteQualified(table.name)} t ORDER BY ${orderBy(table)}`;
-}
-
-function columnList(columns: readonly string[]): string {
-  return columns.length === 1 ? columns[0]! : `(${columns.join(', ')})`;
 }

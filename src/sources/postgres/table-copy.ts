@@ -15,7 +15,8 @@ import { countNewlines, tableFileName, type ManifestTable } from './database-man
 import { DOWN_SET_LIMIT } from './down-sets.js';
 import { DownSetCollector } from './down-set-collector.js';
 import type { DownSet } from './down-set.js';
-import { copyColumns, type RowCountCheck } from './subset-sql.js';
+import { copyColumns } from './subset-columns.js';
+import type { RowCountCheck } from './subset-sql.js';
 
 export interface TableJob {
   readonly table: Table;

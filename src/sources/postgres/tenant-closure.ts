@@ -9,7 +9,9 @@ import type { ForeignKey } from '../../postgres/catalog.js';
 import { quoteIdent, quoteLiteral, quoteQualified } from '../../postgres/catalog.js';
 import { fetchDownSets, referencesStayInside } from './down-sets.js';
 import type { DownSets } from './down-set.js';
-import { SubsetSql, identityAmong, identityColumns, type CrossTenantPolicy, type Exclusions, type ExtraRows, type SubsetAdditions } from './subset-sql.js';
+import { identityAmong } from './sql-fragments.js';
+import { identityColumns } from './subset-columns.js';
+import { SubsetSql, type CrossTenantPolicy, type Exclusions, type ExtraRows, type SubsetAdditions } from './subset-sql.js';
 import { describeKey, type PlannedTable, type TenantPlan } from './tenant-plan.js';
 
 export interface CrossTenantRow {

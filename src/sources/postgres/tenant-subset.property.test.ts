@@ -12,7 +12,8 @@ import type { PgSession } from '../../postgres/connection.js';
 import { parse as parseArray } from 'postgres-array';
 import { arrayLiteral, type DownSet } from './down-set.js';
 import { fetchDownSets } from './down-sets.js';
-import { downSetColumns, SubsetSql } from './subset-sql.js';
+import { downSetColumns } from './subset-columns.js';
+import { SubsetSql } from './subset-sql.js';
 import { closeSubset } from './tenant-closure.js';
 import { planTenancy, type ExtraForeignKey, type TenantPlan } from './tenant-plan.js';
 
