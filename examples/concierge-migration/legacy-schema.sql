@@ -1,6 +1,7 @@
 -- A small GoConcierge-like legacy database: its own naming, composite keys, nullable references,
 -- contacts denormalised into the vendor row, status codes, and a few dirty rows (a guest without a
--- last name, a preference for a guest that does not exist). Two properties (hotels).
+-- last name, a preference for a guest that does not exist, a vendor without a name that the target
+-- API refuses). Two properties (hotels).
 CREATE TABLE gc_property (property_id int PRIMARY KEY, prop_name text NOT NULL, tz text, country_cd char(2));
 CREATE TABLE gc_guest (
   property_id int NOT NULL REFERENCES gc_property, guest_no int NOT NULL,
@@ -33,6 +34,7 @@ INSERT INTO gc_guest_pref VALUES (1, 99, 1, 'preference of a guest that was dele
 INSERT INTO gc_vendor VALUES
   (1, 'TAXI', 'City Cabs', 'Mary Byrne', '+353 1 555 0101', 'Desk', '+353 1 555 0100'),
   (1, 'FLOR', 'Bloom & Wild', 'Sean Kelly', '+353 1 555 0202', NULL, NULL),
+  (1, 'LIMO', '', NULL, NULL, NULL, NULL),
   (2, 'TAXI', 'Airport Cars', 'Ann Walsh', '+353 1 555 0303', NULL, NULL);
 INSERT INTO gc_task SELECT 1, t, 1 + t % 40, CASE WHEN t % 3 = 0 THEN 'TAXI' WHEN t % 3 = 1 THEN 'FLOR' END,
   (ARRAY['O', 'D', 'X'])[1 + t % 3], timestamptz '2026-11-01 09:00+00' + t * interval '1 hour', 'task ' || t

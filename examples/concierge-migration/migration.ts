@@ -8,13 +8,19 @@ import { defineMigration } from 'failsafe/migrate';
 
 const STATUS: Readonly<Record<string, string>> = { O: 'open', D: 'done', X: 'cancelled' };
 
+/** The reference API (target-api.ts) answers a batch with `{ "ids": [...] }`, one per record. */
+const ids = (response: unknown): number[] => (response as { ids: number[] }).ids;
+
 export default defineMigration({
+  targets: {
+    reference: { baseUrl: process.env.CONCIERGE_API_URL ?? 'http://127.0.0.1:8080', ratePerSecond: Number(process.env.CONCIERGE_API_RATE ?? 5000), concurrency: 4 },
+  },
   datasets: {
     hotel: {
       extract: 'SELECT * FROM gc_property WHERE property_id = $1::int',
       key: ['property_id'],
       transform: (row) => ({ name: row.prop_name, timezone: row.tz ?? 'UTC', country: row.country_cd }),
-      load: { endpoint: '/hotels', batchSize: 1, ids: (response) => [(response as { id: number }).id] },
+      load: { endpoint: '/hotels', batchSize: 1, ids },
     },
     guest: {
       dependsOn: ['hotel'],
@@ -30,21 +36,21 @@ export default defineMigration({
           referredBy: row.referred_by_no === null ? null : ctx.ref('guest', [row.property_id, row.referred_by_no]),
         };
       },
-      load: { endpoint: '/guests', ids: (response) => (response as { ids: number[] }).ids },
+      load: { endpoint: '/guests', ids, update: { endpoint: (id) => `/guests/${id}` } },
     },
     preference: {
       dependsOn: ['guest'],
       extract: 'SELECT * FROM gc_guest_pref WHERE property_id = $1::int',
       key: ['property_id', 'guest_no', 'pref_seq'],
       transform: (row, ctx) => ({ guestId: ctx.ref('guest', [row.property_id, row.guest_no]), text: row.pref_txt }),
-      load: { endpoint: '/preferences', ids: (response) => (response as { ids: number[] }).ids },
+      load: { endpoint: '/preferences', ids },
     },
     vendor: {
       dependsOn: ['hotel'],
       extract: 'SELECT * FROM gc_vendor WHERE property_id = $1::int',
       key: ['property_id', 'vendor_cd'],
       transform: (row, ctx) => ({ hotelId: ctx.ref('hotel', row.property_id), code: row.vendor_cd, name: row.vendor_nm }),
-      load: { endpoint: '/vendors', ids: (response) => (response as { ids: number[] }).ids },
+      load: { endpoint: '/vendors', ids },
     },
     task: {
       dependsOn: ['guest', 'vendor'],
@@ -57,7 +63,7 @@ export default defineMigration({
         due: row.due_ts,
         note: row.note_txt,
       }),
-      load: { endpoint: '/tasks', ids: (response) => (response as { ids: number[] }).ids },
+      load: { endpoint: '/tasks', ids },
     },
   },
 });

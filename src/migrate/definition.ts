@@ -39,7 +39,7 @@ export interface LoadSpec {
   readonly method?: 'POST' | 'PUT';
   /** Records per request; default 100. */
   readonly batchSize?: number;
-  /** The target ids the response assigned, one per record of the batch, in order. */
+  /** The target ids the response (JSON) assigned, one per record of the batch, in order. */
   readonly ids: (response: unknown) => readonly (string | number)[];
   /** How a changed record updates the target record it created; without it, changes are reported, not sent. */
   readonly update?: { readonly method?: 'PUT' | 'PATCH'; readonly endpoint: (targetId: string) => string };
@@ -57,7 +57,21 @@ export interface DatasetDefinition<Names extends string, Row extends SourceRow =
   readonly load: LoadSpec;
 }
 
+/** An HTTP API records are loaded into. */
+export interface HttpTarget {
+  /** e.g. `https://qa.api.example/v1`; dataset endpoints are appended. */
+  readonly baseUrl: string;
+  /** A header carrying a secret from the environment, e.g. `{ header: 'Authorization', env: 'QA_TOKEN', prefix: 'Bearer ' }`. */
+  readonly auth?: { readonly header: string; readonly env: string; readonly prefix?: string };
+  /** Records per second the target allows, shared by every tenant loading at once; default 100. */
+  readonly ratePerSecond?: number;
+  /** Requests in flight at once; default 4. */
+  readonly concurrency?: number;
+}
+
 export interface MigrationDefinition<Names extends string = string> {
+  /** Where `failsafe migrate run --target NAME` loads; the only one is the default. */
+  readonly targets?: Readonly<Record<string, HttpTarget>>;
   readonly datasets: { readonly [N in Names]: DatasetDefinition<Names> };
 }
 

@@ -12,6 +12,7 @@
 export {
   defineMigration,
   type DatasetDefinition,
+  type HttpTarget,
   type LoadSpec,
   type MigrationDefinition,
   type Reference,

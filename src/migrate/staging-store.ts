@@ -53,6 +53,26 @@ CREATE TABLE IF NOT EXISTS failsafe_migrate.dead_letter (
   at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS dead_letter_dataset ON failsafe_migrate.dead_letter (migration, tenant, dataset);
+CREATE TABLE IF NOT EXISTS failsafe_migrate.key_map (
+  migration text NOT NULL,
+  target text NOT NULL,
+  tenant text NOT NULL,
+  dataset text NOT NULL,
+  record_key text NOT NULL,
+  target_id text NOT NULL,
+  loaded_hash text NOT NULL,
+  PRIMARY KEY (migration, target, tenant, dataset, record_key)
+);
+CREATE TABLE IF NOT EXISTS failsafe_migrate.load_batch (
+  migration text NOT NULL,
+  target text NOT NULL,
+  tenant text NOT NULL,
+  dataset text NOT NULL,
+  idempotency_key text NOT NULL,
+  record_keys text[] NOT NULL,
+  state text NOT NULL,
+  PRIMARY KEY (migration, target, tenant, dataset, idempotency_key)
+);
 `;
 
 /** Where one dataset's staging stands for a tenant. */
@@ -76,6 +96,14 @@ export interface StageFailure {
   readonly key: string;
   readonly record?: unknown;
   readonly error: string;
+}
+
+/** A staged record a target still needs; `targetId` when it was loaded before with other content. */
+export interface PendingLoad {
+  readonly key: string;
+  readonly record: unknown;
+  readonly contentHash: string;
+  readonly targetId?: string;
 }
 
 /** A record that could not be staged (`target` null) or loaded. */
@@ -215,6 +243,92 @@ export class StagingStore {
       [scope.migration, scope.tenant, scope.dataset, keys],
     );
     return new Set(rows.map((row) => row.record_key));
+  }
+
+  /**
+   * The dataset's staged records that `target` still needs: never loaded (`targetId` undefined) or
+   * loaded with other content, and not rejected by that target; in key order.
+   */
+  async pendingLoads(scope: StageScope, target: string): Promise<PendingLoad[]> {
+    const { rows } = await this.#client.query<{ record_key: string; record: unknown; content_hash: string; target_id: string | null }>(
+      `SELECT s.record_key, s.record, s.content_hash, k.target_id
+         FROM failsafe_migrate.staged s
+         LEFT JOIN failsafe_migrate.key_map k
+           ON k.migration = s.migration AND k.target = $4 AND k.tenant = s.tenant AND k.dataset = s.dataset AND k.record_key = s.record_key
+        WHERE s.migration = $1 AND s.tenant = $2 AND s.dataset = $3 AND (k.loaded_hash IS DISTINCT FROM s.content_hash)
+          AND NOT EXISTS (SELECT 1 FROM failsafe_migrate.dead_letter d WHERE d.migration = s.migration AND d.tenant = s.tenant
+                            AND d.dataset = s.dataset AND d.target = $4 AND d.record_key = s.record_key)
+        ORDER BY s.record_key`,
+      [scope.migration, scope.tenant, scope.dataset, target],
+    );
+    return rows.map((row) => ({ key: row.record_key, record: row.record, contentHash: row.content_hash, ...(row.target_id === null ? {} : { targetId: row.target_id }) }));
+  }
+
+  /** Target ids of `keys` in `dataset` (those loaded into `target`). */
+  async targetIds(scope: StageScope, target: string, keys: readonly string[]): Promise<Map<string, string>> {
+    if (keys.length === 0) return new Map();
+    const { rows } = await this.#client.query<{ record_key: string; target_id: string }>(
+      `SELECT record_key, target_id FROM failsafe_migrate.key_map
+        WHERE migration = $1 AND target = $2 AND tenant = $3 AND dataset = $4 AND record_key = ANY($5::text[])`,
+      [scope.migration, target, scope.tenant, scope.dataset, keys],
+    );
+    return new Map(rows.map((row) => [row.record_key, row.target_id]));
+  }
+
+  /** Batches left `sending` by a run that stopped: they go again first, under the same idempotency keys. */
+  async unfinishedBatches(scope: StageScope, target: string): Promise<{ readonly idempotencyKey: string; readonly keys: readonly string[] }[]> {
+    const { rows } = await this.#client.query<{ idempotency_key: string; record_keys: string[] }>(
+      `SELECT idempotency_key, record_keys FROM failsafe_migrate.load_batch
+        WHERE migration = $1 AND target = $2 AND tenant = $3 AND dataset = $4 AND state = 'sending' ORDER BY record_keys[1]`,
+      [scope.migration, target, scope.tenant, scope.dataset],
+    );
+    return rows.map((row) => ({ idempotencyKey: row.idempotency_key, keys: row.record_keys }));
+  }
+
+  /** Records that a batch is about to be sent, before it is (committed on its own). */
+  async batchSending(scope: StageScope, target: string, idempotencyKey: string, keys: readonly string[]): Promise<void> {
+    await this.#client.query(
+      `INSERT INTO failsafe_migrate.load_batch (migration, target, tenant, dataset, idempotency_key, record_keys, state) VALUES ($1, $2, $3, $4, $5, $6, 'sending')
+       ON CONFLICT (migration, target, tenant, dataset, idempotency_key) DO UPDATE SET state = 'sending'`,
+      [scope.migration, target, scope.tenant, scope.dataset, idempotencyKey, keys],
+    );
+  }
+
+  /** The batch's answer: target ids (and content hashes) into the key map, rejections into dead letters, the batch done; one transaction. */
+  async batchDone(
+    scope: StageScope,
+    target: string,
+    idempotencyKey: string,
+    loaded: readonly { readonly key: string; readonly targetId: string; readonly contentHash: string }[],
+    rejected: readonly (StageFailure & { readonly httpStatus?: number; readonly body?: string })[],
+  ): Promise<void> {
+    const { migration, tenant, dataset } = scope;
+    await this.#client.query('BEGIN');
+    try {
+      if (loaded.length > 0) {
+        await this.#client.query(
+          `INSERT INTO failsafe_migrate.key_map (migration, target, tenant, dataset, record_key, target_id, loaded_hash)
+           SELECT $1, $2, $3, $4, k, i, h FROM unnest($5::text[], $6::text[], $7::text[]) AS u(k, i, h)
+           ON CONFLICT (migration, target, tenant, dataset, record_key) DO UPDATE SET target_id = excluded.target_id, loaded_hash = excluded.loaded_hash`,
+          [migration, target, tenant, dataset, loaded.map((l) => l.key), loaded.map((l) => l.targetId), loaded.map((l) => l.contentHash)],
+        );
+      }
+      for (const failure of rejected) {
+        await this.#client.query(
+          `INSERT INTO failsafe_migrate.dead_letter (migration, tenant, dataset, target, record_key, run_id, record, error, http_status, body)
+           VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8, $9)`,
+          [migration, tenant, dataset, target, failure.key, failure.record === undefined ? null : JSON.stringify(failure.record), failure.error, failure.httpStatus ?? null, failure.body ?? null],
+        );
+      }
+      await this.#client.query(
+        `UPDATE failsafe_migrate.load_batch SET state = 'done' WHERE migration = $1 AND target = $2 AND tenant = $3 AND dataset = $4 AND idempotency_key = $5`,
+        [migration, target, tenant, dataset, idempotencyKey],
+      );
+      await this.#client.query('COMMIT');
+    } catch (err) {
+      await this.#client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
   }
 
   /** The dead letters of a migration and tenant, oldest first, optionally of one dataset. */

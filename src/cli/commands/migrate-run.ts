@@ -1,14 +1,16 @@
 /**
- * What `failsafe migrate plan|run|status` do (declared in migrate.ts): load the migration file, connect
- * to the source and the staging database (embedded PostgreSQL under `.failsafe/migrate/` unless
- * `--staging` names one), and call the engine in src/migrate.
+ * What `failsafe migrate plan|run|status|errors` do (declared in migrate.ts): load the migration file,
+ * connect to the source, the staging database (embedded PostgreSQL under `.failsafe/migrate/` unless
+ * `--staging` names one) and the target, and call the engine in src/migrate.
  */
 import { readFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { FailsafeError } from '../../core/errors.js';
 import { formatCount } from '../../core/units.js';
 import { loadMigration, type LoadedMigration } from '../../migrate/load-migration.js';
-import { stageTenant } from '../../migrate/stage-tenant.js';
+import { TargetClient } from '../../migrate/http-target.js';
+import { loadTenant, type DatasetLoadResult } from '../../migrate/load-tenant.js';
+import { stageTenant, type StageTenantResult } from '../../migrate/stage-tenant.js';
 import { StagingStore } from '../../migrate/staging-store.js';
 import { connect, parsePostgresUrl, urlHasPassword, type PgSession } from '../../postgres/connection.js';
 import type { CommandContext } from '../context.js';
@@ -38,13 +40,20 @@ export async function runMigratePlan(ctx: CommandContext, options: MigrateOption
   }
 }
 
-export async function runMigrateRun(
-  ctx: CommandContext,
-  options: MigrateOptions & { source: string; tenant?: string[]; tenants?: string; only?: string[]; stageOnly?: boolean; concurrency?: number },
-): Promise<void> {
-  if (!options.stageOnly) {
-    throw new FailsafeError('USAGE', 'loading into targets is not built yet: give --stage-only', { hint: 'see docs/migration.md for what comes next' });
-  }
+interface RunOptions extends MigrateOptions {
+  readonly source?: string;
+  readonly tenant?: string[];
+  readonly tenants?: string;
+  readonly only?: string[];
+  readonly stageOnly?: boolean;
+  readonly loadOnly?: boolean;
+  readonly target?: string;
+  readonly concurrency?: number;
+}
+
+export async function runMigrateRun(ctx: CommandContext, options: RunOptions): Promise<void> {
+  if (options.stageOnly && options.loadOnly) throw new FailsafeError('USAGE', '--stage-only and --load-only cannot be combined');
+  if (!options.loadOnly && !options.source) throw new FailsafeError('USAGE', 'missing --source URL (the database to extract from)', { hint: 'or --load-only to load what is staged' });
   const migration = await loadMigration(options.migration);
   const tenants = [...(options.tenant ?? []), ...(options.tenants ? await tenantsFromFile(options.tenants) : [])];
   if (tenants.length === 0) throw new FailsafeError('USAGE', 'no tenant given: --tenant ID... or --tenants FILE');
@@ -53,34 +62,67 @@ export async function runMigrateRun(
     if (!migration.graph.order.includes(name)) throw new FailsafeError('USAGE', `--only ${given}: no dataset ${name} in ${migration.file}`);
     return given.endsWith('+') ? migration.graph.withDependants(name) : [name];
   });
+  const target = options.stageOnly ? undefined : chooseTarget(migration, options.target, ctx);
   const pending = [...tenants];
   let failed = false;
   await withStaging(options, async (openStaging) => {
-    // Each of the --concurrency workers stages one tenant at a time on its own two sessions.
+    // Each of the --concurrency workers migrates one tenant at a time on its own sessions; they share the target's rate limit.
     const workers = Array.from({ length: Math.min(options.concurrency ?? 1, tenants.length) }, async () => {
-      const [source, staging] = await Promise.all([connectTo(options.source, '--source'), openStaging()]);
+      const [source, staging] = await Promise.all([options.loadOnly ? undefined : connectTo(options.source!, '--source'), openStaging()]);
       try {
         for (let tenant = pending.shift(); tenant !== undefined && !failed; tenant = pending.shift()) {
-          const result = await stageTenant({ migration, name: migrationName(migration), tenant, source, staging, ...(restage ? { restage } : {}), onProgress: ctx.progress.listener, signal: ctx.signal });
+          const name = migrationName(migration);
+          const common = { migration, name, tenant, staging, onProgress: ctx.progress.listener, signal: ctx.signal };
+          const staged = source ? await stageTenant({ ...common, source, ...(restage ? { restage } : {}) }) : undefined;
+          const loaded = target ? await loadTenant({ ...common, target }) : undefined;
           ctx.progress.done();
-          ctx.output.result({ tenant, ...result });
-          ctx.output.line(`tenant ${tenant}: staged (run ${result.runId})`);
-          ctx.output.table(
-            [['dataset', '', 'rows read', 'records', 'rejected'], ...result.datasets.map((d) => [d.dataset, d.outcome, String(d.rowsRead), String(d.records), String(d.rejected)])],
-            [2, 3, 4],
-          );
+          ctx.output.result({ tenant, ...(staged ? { staged } : {}), ...(loaded ? { target: target!.name, loaded } : {}) });
+          reportTenant(ctx, tenant, staged, target?.name, loaded);
         }
       } catch (err) {
         failed = true;
         throw err;
       } finally {
-        await Promise.all([source.end(), staging.end()]);
+        await Promise.all([source?.end(), staging.end()]);
       }
     });
     const results = await Promise.allSettled(workers);
     const failure = results.find((result) => result.status === 'rejected');
     if (failure) throw failure.reason;
   });
+  if (target) ctx.logger.info({ target: target.name, ...target.client.counters }, 'target requests');
+}
+
+/** The target `--target` names, or the migration's only one. */
+function chooseTarget(migration: LoadedMigration, given: string | undefined, ctx: CommandContext): { name: string; client: TargetClient } {
+  const targets = migration.definition.targets ?? {};
+  const names = Object.keys(targets);
+  const name = given ?? (names.length === 1 ? names[0] : undefined);
+  if (name === undefined) {
+    throw new FailsafeError('USAGE', names.length === 0 ? `${migration.file} defines no targets to load into` : `several targets in ${migration.file}: name one with --target (${names.join(', ')})`, {
+      hint: names.length === 0 ? 'add targets: { name: { baseUrl } } to the migration, or give --stage-only' : undefined,
+    });
+  }
+  const definition = targets[name];
+  if (!definition) throw new FailsafeError('USAGE', `--target ${name}: no such target in ${migration.file} (targets: ${names.join(', ') || 'none'})`);
+  return { name, client: new TargetClient(name, definition, { env: ctx.env, signal: ctx.signal }) };
+}
+
+function reportTenant(ctx: CommandContext, tenant: string, staged: StageTenantResult | undefined, target: string | undefined, loaded: readonly DatasetLoadResult[] | undefined): void {
+  if (staged) {
+    ctx.output.line(`tenant ${tenant}: staged (run ${staged.runId})`);
+    ctx.output.table(
+      [['dataset', '', 'rows read', 'records', 'rejected'], ...staged.datasets.map((d) => [d.dataset, d.outcome, String(d.rowsRead), String(d.records), String(d.rejected)])],
+      [2, 3, 4],
+    );
+  }
+  if (loaded) {
+    ctx.output.line(`tenant ${tenant}: loaded into ${target}`);
+    ctx.output.table(
+      [['dataset', 'created', 'updated', 'rejected', 'changed, not sent'], ...loaded.map((d) => [d.dataset, String(d.created), String(d.updated), String(d.rejected), String(d.changedNotSent)])],
+      [1, 2, 3, 4],
+    );
+  }
 }
 
 export async function runMigrateStatus(ctx: CommandContext, options: MigrateOptions & { tenant: string[] }): Promise<void> {

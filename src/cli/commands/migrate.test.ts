@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, runCli, tempDir } from '../../../test/cli.js';
 import { trackLeaks } from '../../../test/leak-check.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/postgres.js';
+import { startTargetApi } from '../../../examples/concierge-migration/target-api.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../../examples/concierge-migration/', import.meta.url));
 
@@ -12,12 +13,13 @@ const EXAMPLE = fileURLToPath(new URL('../../../examples/concierge-migration/', 
 describe('failsafe migrate', () => {
   let source: TestDatabase;
   let staging: TestDatabase;
+  const api = {} as { db: TestDatabase };
   const leaks = trackLeaks();
   const migration = join(EXAMPLE, 'migration.ts');
   const env = (): Record<string, string> => source.env;
 
   beforeAll(async () => {
-    [source, staging] = await Promise.all([createTestDatabase('migrate_cli_src'), createTestDatabase('migrate_cli_stage')]);
+    [source, staging, api.db] = await Promise.all([createTestDatabase('migrate_cli_src'), createTestDatabase('migrate_cli_stage'), createTestDatabase('migrate_cli_api')]);
     const session = await source.connect();
     try {
       await session.query(await readFile(join(EXAMPLE, 'legacy-schema.sql'), 'utf8'));
@@ -26,7 +28,7 @@ describe('failsafe migrate', () => {
     }
   });
   afterAll(async () => {
-    await Promise.all([source, staging].map((db) => db.drop()));
+    await Promise.all([source, staging, api.db].map((db) => db.drop()));
     await leaks.assertNoLeaks();
   });
 
@@ -80,14 +82,54 @@ describe('failsafe migrate', () => {
     }
   });
 
-  it('refuses without --stage-only, a misspelled dataset, and a migration that does not load, each in one line', async () => {
+  it('loads a tenant into the reference API: references become target ids, a refused record is a dead letter, a rerun sends nothing, a changed row is an update', async () => {
+    const apiSession = await api.db.connect();
+    try {
+      const target = await startTargetApi(apiSession, { ratePerSecond: 2000 });
+      try {
+        const run = (...extra: string[]) =>
+          cli(['migrate', 'run', '-m', migration, '--source', source.url, '--staging', staging.url, '--tenant', '1', ...extra], { env: { ...env(), CONCIERGE_API_URL: target.url } });
+        const first = await run();
+        expect(first).toMatch(/tenant 1: loaded into reference/);
+        expect(first).toMatch(/guest\s+38\s+0\s+0\s+0/);
+        expect(first).toMatch(/vendor\s+2\s+0\s+1\s+0/);
+        const kinds = async (): Promise<Record<string, number>> =>
+          Object.fromEntries((await apiSession.query<{ kind: string; n: number }>('SELECT kind, count(*)::int AS n FROM api_record GROUP BY kind')).rows.map((row) => [row.kind, row.n]));
+        expect(await kinds()).toEqual({ hotels: 1, guests: 38, preferences: 76, vendors: 2, tasks: 56 });
+        const { rows: referred } = await apiSession.query<{ ok: boolean }>(
+          `SELECT bool_and(EXISTS (SELECT 1 FROM api_record h WHERE h.kind = 'hotels' AND h.id = (g.body->>'hotelId')::bigint)) AS ok FROM api_record g WHERE g.kind = 'guests'`,
+        );
+        expect(referred[0]!.ok).toBe(true);
+        const errors = await cli(['migrate', 'errors', '-m', migration, '--staging', staging.url, '--tenant', '1', '--dataset', 'vendor'], { env: env() });
+        expect(errors).toMatch(/vendor \["1","LIMO"\] → reference: the target answered HTTP 422/);
+
+        const again = await run();
+        expect(again).toMatch(/task\s+0\s+0\s+0\s+0/);
+        expect(await kinds()).toEqual({ hotels: 1, guests: 38, preferences: 76, vendors: 2, tasks: 56 });
+
+        const legacy = await source.connect();
+        await legacy.query("UPDATE gc_guest SET last_nm = 'Renamed' WHERE property_id = 1 AND guest_no = 2");
+        await legacy.end();
+        const changed = await run('--only', 'guest');
+        expect(changed).toMatch(/guest\s+0\s+1\s+0\s+0/);
+        const { rows } = await apiSession.query<{ last: string; updated: number }>("SELECT body->>'lastName' AS last, updated FROM api_record WHERE kind = 'guests' AND body->>'firstName' = 'Guest2'");
+        expect(rows).toEqual([{ last: 'Renamed', updated: 1 }]);
+      } finally {
+        await target.close();
+      }
+    } finally {
+      await apiSession.end();
+    }
+  });
+
+  it('refuses a misspelled dataset, an unknown target, and a migration that does not load, each in one line', async () => {
     const base = ['migrate', 'run', '--source', source.url, '--staging', staging.url, '--tenant', '1'];
-    const noStageOnly = await runCli([...base, '-m', migration], { env: env() });
-    expect(noStageOnly.code).toBe(2);
-    expect(noStageOnly.stderr).toMatch(/loading into targets is not built yet: give --stage-only/);
     const typo = await runCli([...base, '-m', migration, '--stage-only', '--only', 'gest'], { env: env() });
     expect(typo.code).toBe(2);
     expect(typo.stderr).toMatch(/--only gest: no dataset gest in/);
+    const noTarget = await runCli([...base, '-m', migration, '--target', 'prod'], { env: env() });
+    expect(noTarget.code).toBe(2);
+    expect(noTarget.stderr).toMatch(/--target prod: no such target in .*migration\.ts \(targets: reference\)/);
     const work = await tempDir();
     try {
       const missing = await runCli([...base, '-m', join(work.path, 'nope.ts'), '--stage-only'], { env: env() });

@@ -16,18 +16,21 @@ export function registerMigrate(program: Command): void {
   withExamples(plan, 'PGPASSWORD=... failsafe migrate plan -m examples/concierge-migration/migration.ts --source postgres://ro@legacy/gc --tenant 42');
   plan.action(runAction(async () => (await import('./migrate-run.js')).runMigratePlan));
 
-  const run = common(migrate.command('run').description("extract, transform and stage tenants' datasets; resumes where an earlier run stopped"))
-    .requiredOption('--source <url>', 'source database (password from PGPASSWORD or ~/.pgpass)')
+  const run = common(migrate.command('run').description("extract, transform, stage and load tenants' datasets; resumes where an earlier run stopped"))
+    .option('--source <url>', 'source database (password from PGPASSWORD or ~/.pgpass)')
     .option('--tenant <id...>', 'tenant ids to migrate')
     .option('--tenants <file>', 'tenant ids to migrate, one per line (# comments)')
-    .option('--concurrency <n>', 'tenants staged at once (default 1)', parsePositiveInteger)
+    .option('--concurrency <n>', 'tenants migrated at once (default 1); they share the target\'s rate limit', parsePositiveInteger)
     .option('--only <dataset...>', 'stage these datasets afresh (DATASET+ also the datasets depending on it)')
-    .option('--stage-only', 'stage, do not load (loading into targets is not built yet, so this is required)');
+    .option('--stage-only', 'stage, do not load')
+    .option('--load-only', 'load what is staged, do not extract')
+    .option('--target <name>', "the migration's target to load into (default: its only one)");
   withExamples(
     run,
-    'failsafe migrate run -m migration.ts --source postgres://ro@legacy/gc --tenant 42 --stage-only',
-    'failsafe migrate run --source postgres://ro@legacy/gc --tenants hotels.txt --concurrency 4 --stage-only',
-    'failsafe migrate run --source postgres://ro@legacy/gc --tenant 42 --only guest+ --stage-only',
+    'failsafe migrate run -m migration.ts --source postgres://ro@legacy/gc --tenant 42',
+    'failsafe migrate run -m migration.ts --source postgres://ro@legacy/gc --tenants hotels.txt --concurrency 4 --stage-only',
+    'failsafe migrate run -m migration.ts --load-only --target prod --tenant 42',
+    'failsafe migrate run -m migration.ts --source postgres://ro@legacy/gc --tenant 42 --only guest+',
   );
   run.action(runAction(async () => (await import('./migrate-run.js')).runMigrateRun));
 

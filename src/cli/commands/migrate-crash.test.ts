@@ -1,0 +1,81 @@
+/**
+ * SIGKILL of `migrate run` at random instants while it loads into the reference API, then the same
+ * command again: the API ends with exactly one record per staged record (idempotency keys for batches
+ * that were in flight, the key map for the rest).
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTargetApi } from '../../../examples/concierge-migration/target-api.js';
+import { cli, collect, spawnCli } from '../../../test/cli.js';
+import { trackLeaks } from '../../../test/leak-check.js';
+import { createTestDatabase, type TestDatabase } from '../../../test/postgres.js';
+
+const EXAMPLE = fileURLToPath(new URL('../../../examples/concierge-migration/', import.meta.url));
+const TRIALS = 5;
+/** Records per second, for the API and the migration's limit alike: loading tenant 1 (173 records) takes ~2 s. */
+const RATE = 60;
+
+describe('migrate run killed while loading', () => {
+  let source: TestDatabase;
+  const databases: TestDatabase[] = [];
+  const leaks = trackLeaks();
+  const migration = join(EXAMPLE, 'migration.ts');
+
+  beforeAll(async () => {
+    source = await createTestDatabase('migrate_kill_src');
+    const session = await source.connect();
+    try {
+      await session.query(await readFile(join(EXAMPLE, 'legacy-schema.sql'), 'utf8'));
+    } finally {
+      await session.end();
+    }
+  });
+  afterAll(async () => {
+    await Promise.all([source, ...databases].map((db) => db.drop()));
+    await leaks.assertNoLeaks();
+  });
+
+  it(`loads every record exactly once after SIGKILL at ${TRIALS} random instants`, async () => {
+    const outcomes: string[] = [];
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const [staging, apiDb] = await Promise.all([createTestDatabase('migrate_kill_stage'), createTestDatabase('migrate_kill_api')]);
+      databases.push(staging, apiDb);
+      const apiSession = await apiDb.connect();
+      // Answers come 150 ms after the records are stored, so kills also land between the two.
+      const api = await startTargetApi(apiSession, { ratePerSecond: RATE, answerDelayMs: 150 });
+      try {
+        const args = ['migrate', 'run', '-m', migration, '--source', source.url, '--staging', staging.url, '--tenant', '1'];
+        const env = { ...source.env, CONCIERGE_API_URL: api.url, CONCIERGE_API_RATE: String(RATE) };
+        await cli([...args, '--stage-only'], { env });
+        const child = spawnCli(args, { env });
+        const done = collect(child);
+        child.stdin?.end();
+        const delay = 300 + Math.floor(Math.random() * 1700);
+        await sleep(delay);
+        child.kill('SIGKILL');
+        const killed = await done;
+        outcomes.push(`${delay}ms:${killed.signal ?? `exit ${killed.code}`}`);
+
+        await cli(args, { env });
+        const { rows } = await apiSession.query<{ kind: string; n: number; distinct_bodies: number }>(
+          'SELECT kind, count(*)::int AS n, count(DISTINCT body)::int AS distinct_bodies FROM api_record GROUP BY kind ORDER BY kind',
+        );
+        expect(rows, `trial ${trial} (${outcomes.at(-1)})`).toEqual([
+          { kind: 'guests', n: 38, distinct_bodies: 38 },
+          { kind: 'hotels', n: 1, distinct_bodies: 1 },
+          { kind: 'preferences', n: 76, distinct_bodies: 76 },
+          { kind: 'tasks', n: 56, distinct_bodies: 56 },
+          { kind: 'vendors', n: 2, distinct_bodies: 2 },
+        ]);
+      } finally {
+        await api.close();
+        await apiSession.end();
+      }
+    }
+    // Some kills must have hit a running load, or the test proved nothing.
+    expect(outcomes.filter((outcome) => outcome.endsWith('SIGKILL')).length, outcomes.join(', ')).toBeGreaterThanOrEqual(3);
+  });
+});

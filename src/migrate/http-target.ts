@@ -1,0 +1,169 @@
+/**
+ * Requests to an HTTP target, with what every request needs composed in one place: a token bucket of
+ * records per second shared by every tenant loading into the target, a limit on requests in flight,
+ * and retries with exponential backoff and full jitter on 5xx answers, resets and timeouts; on 429 and
+ * 503 the wait is the `Retry-After` the target asked for and the whole bucket pauses, since the shared
+ * limit was hit, not one request's bad luck. Other answers (2xx, 4xx) go back to the loader.
+ */
+import { FailsafeError, messageOf } from '../core/errors.js';
+import { Semaphore } from '../core/semaphore.js';
+import type { HttpTarget } from './definition.js';
+
+export interface TargetRequest {
+  readonly method: string;
+  /** Path under the base URL. */
+  readonly path: string;
+  readonly body: unknown;
+  /** Sent as `Idempotency-Key`: the same key for a batch sent again. */
+  readonly idempotencyKey: string;
+  /** Records in the request: what it costs in the bucket. */
+  readonly records: number;
+}
+
+export interface TargetResponse {
+  readonly status: number;
+  /** The body as JSON, or undefined when it is not JSON. */
+  readonly json: unknown;
+  readonly text: string;
+  /** The `Retry-After` header, when given. */
+  readonly retryAfter?: string;
+}
+
+export interface TargetClientOptions {
+  /** Attempts per request, the first included; default 8. */
+  readonly attempts?: number;
+  /** Per request; default 30 s. */
+  readonly timeoutMs?: number;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly signal?: AbortSignal;
+}
+
+/** Counts of what the client did, for `status` and the benchmark's retry figure. */
+export interface TargetCounters {
+  requests: number;
+  retries: number;
+  throttled: number;
+}
+
+/**
+ * @example
+ * const client = new TargetClient('qa', definition.targets.qa);
+ * const answer = await client.send({ method: 'POST', path: '/guests', body: { records }, idempotencyKey, records: records.length });
+ */
+export class TargetClient {
+  readonly counters: TargetCounters = { requests: 0, retries: 0, throttled: 0 };
+  readonly #name: string;
+  readonly #target: HttpTarget;
+  readonly #options: TargetClientOptions;
+  readonly #inFlight: Semaphore;
+  readonly #rate: number;
+  #tokens: number;
+  #refilled = Date.now();
+  /** No request starts before this time (a 429's Retry-After applies to every tenant). */
+  #pausedUntil = 0;
+
+  constructor(name: string, target: HttpTarget, options: TargetClientOptions = {}) {
+    this.#name = name;
+    this.#target = target;
+    this.#options = options;
+    this.#inFlight = new Semaphore(target.concurrency ?? 4);
+    this.#rate = target.ratePerSecond ?? 100;
+    this.#tokens = this.#rate;
+  }
+
+  async send(request: TargetRequest): Promise<TargetResponse> {
+    const attempts = this.#options.attempts ?? 8;
+    for (let attempt = 1; ; attempt++) {
+      await this.#spend(request.records);
+      let answer: TargetResponse | undefined;
+      let failure: string;
+      try {
+        answer = await this.#inFlight.run(() => this.#fetch(request));
+        if (answer.status !== 429 && answer.status !== 503 && answer.status < 500) return answer;
+        failure = `HTTP ${answer.status}`;
+      } catch (err) {
+        if (this.#options.signal?.aborted || (err instanceof FailsafeError && !err.retryable)) throw err;
+        failure = messageOf(err);
+      }
+      if (attempt >= attempts) {
+        throw new FailsafeError('UNAVAILABLE', `target ${this.#name}: ${request.method} ${request.path} failed ${attempts} times, last: ${failure}`, { retryable: true });
+      }
+      this.counters.retries++;
+      const retryAfter = answer && (answer.status === 429 || answer.status === 503) ? retryAfterMs(answer) : undefined;
+      if (retryAfter !== undefined) {
+        this.counters.throttled++;
+        this.#pausedUntil = Math.max(this.#pausedUntil, Date.now() + retryAfter);
+      } else {
+        await sleep(Math.random() * Math.min(10_000, 100 * 2 ** attempt), this.#options.signal);
+      }
+    }
+  }
+
+  /** Waits until the bucket holds `count` tokens (a request larger than the bucket waits for a full one) and takes them. */
+  async #spend(count: number): Promise<void> {
+    for (;;) {
+      const now = Date.now();
+      if (now < this.#pausedUntil) {
+        await sleep(this.#pausedUntil - now, this.#options.signal);
+        continue;
+      }
+      this.#tokens = Math.min(this.#rate, this.#tokens + ((now - this.#refilled) / 1000) * this.#rate);
+      this.#refilled = now;
+      const needed = Math.min(count, this.#rate);
+      if (this.#tokens >= needed) {
+        this.#tokens -= needed;
+        return;
+      }
+      await sleep(((needed - this.#tokens) / this.#rate) * 1000, this.#options.signal);
+    }
+  }
+
+  async #fetch(request: TargetRequest): Promise<TargetResponse> {
+    this.counters.requests++;
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': request.idempotencyKey };
+    const auth = this.#target.auth;
+    if (auth) {
+      const secret = (this.#options.env ?? process.env)[auth.env];
+      if (!secret) throw new FailsafeError('USAGE', `target ${this.#name}: environment variable ${auth.env} (its ${auth.header}) is not set`);
+      headers[auth.header.toLowerCase()] = `${auth.prefix ?? ''}${secret}`;
+    }
+    const signals = [AbortSignal.timeout(this.#options.timeoutMs ?? 30_000), ...(this.#options.signal ? [this.#options.signal] : [])];
+    const response = await fetch(`${this.#target.baseUrl.replace(/\/$/, '')}${request.path}`, {
+      method: request.method,
+      headers,
+      body: JSON.stringify(request.body),
+      signal: AbortSignal.any(signals),
+    });
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    const retryAfter = response.headers.get('retry-after');
+    return { status: response.status, json, text, ...(retryAfter === null ? {} : { retryAfter }) };
+  }
+}
+
+/** `Retry-After` in seconds or as an HTTP date, at most a minute; one second when absent or unreadable. */
+function retryAfterMs(answer: TargetResponse): number {
+  const value = answer.retryAfter?.trim() ?? '';
+  const ms = /^\d+(\.\d+)?$/.test(value) ? Number(value) * 1000 : Date.parse(value) - Date.now();
+  return Number.isFinite(ms) ? Math.min(60_000, Math.max(0, ms)) : 1000;
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,251 @@
+/**
+ * Loading one tenant's staged records into a target (docs/migration.md, "Loader"): dataset by dataset
+ * in dependency order, references replaced by the target ids of the records they name, in batches.
+ * Each batch is recorded as `sending` with its idempotency key before it goes and as done, with the
+ * ids it got, in one transaction after; a batch a stopped run left `sending` goes again first under the
+ * same key, so the target answers with the ids it gave the first time. A batch the target rejects (4xx)
+ * is split until the records it rejects are alone; those become dead letters and the rest loads.
+ */
+import { createHash } from 'node:crypto';
+import { FailsafeError, withContext } from '../core/errors.js';
+import { progressOf, type ProgressListener } from '../core/progress.js';
+import type { PgSession } from '../postgres/connection.js';
+import type { DatasetDefinition, Reference } from './definition.js';
+import type { TargetClient, TargetResponse } from './http-target.js';
+import type { LoadedMigration } from './load-migration.js';
+import { StagingStore, type PendingLoad, type StageScope } from './staging-store.js';
+
+export interface LoadTenantOptions {
+  readonly migration: LoadedMigration;
+  /** The migration's name in the staging tables. */
+  readonly name: string;
+  readonly tenant: string;
+  readonly staging: PgSession;
+  readonly target: { readonly name: string; readonly client: TargetClient };
+  readonly onProgress?: ProgressListener;
+  readonly signal?: AbortSignal;
+}
+
+export interface DatasetLoadResult {
+  readonly dataset: string;
+  readonly created: number;
+  readonly updated: number;
+  /** Changed since they were loaded, but the dataset has no `load.update`: left as they are. */
+  readonly changedNotSent: number;
+  readonly rejected: number;
+}
+
+/**
+ * @example
+ * const results = await loadTenant({ migration, name: 'concierge', tenant: '42', staging, target: { name: 'qa', client } });
+ */
+export async function loadTenant(options: LoadTenantOptions): Promise<DatasetLoadResult[]> {
+  const store = await StagingStore.open(options.staging);
+  const results: DatasetLoadResult[] = [];
+  let recordsDone = 0;
+  for (const dataset of options.migration.graph.order) {
+    options.signal?.throwIfAborted();
+    const scope = { migration: options.name, tenant: options.tenant, dataset };
+    const loader = new DatasetLoader(options, store, scope, (records) => {
+      recordsDone += records;
+      options.onProgress?.({ ...progressOf('load', 'records', recordsDone, undefined, 0), current: `${options.tenant}/${dataset}` });
+    });
+    results.push(
+      await loader.run().catch((err: unknown) => {
+        throw withContext(`load dataset ${dataset} of tenant ${options.tenant} into ${options.target.name}`, err);
+      }),
+    );
+  }
+  return results;
+}
+
+class DatasetLoader {
+  readonly #options: LoadTenantOptions;
+  readonly #store: StagingStore;
+  readonly #scope: StageScope;
+  readonly #definition: DatasetDefinition<string>;
+  readonly #onRecords: (records: number) => void;
+  #created = 0;
+  #updated = 0;
+  #changedNotSent = 0;
+  #rejected = 0;
+
+  constructor(options: LoadTenantOptions, store: StagingStore, scope: StageScope, onRecords: (records: number) => void) {
+    this.#options = options;
+    this.#store = store;
+    this.#scope = scope;
+    this.#definition = options.migration.definition.datasets[scope.dataset] as DatasetDefinition<string>;
+    this.#onRecords = onRecords;
+  }
+
+  async run(): Promise<DatasetLoadResult> {
+    const target = this.#options.target.name;
+    let pending = await this.#store.pendingLoads(this.#scope, target);
+    // Records that refer to records of their own dataset go in waves, each after the records it names.
+    while (pending.length > 0) {
+      const resolved = await this.#resolve(pending);
+      const ready = pending.filter((load) => resolved.has(load.key));
+      if (ready.length === 0) {
+        await this.#reject(pending.map((load) => ({ load, error: 'a record it refers to was not loaded (rejected, or never staged)' })));
+        break;
+      }
+      await this.#resend(ready, resolved);
+      const creates = ready.filter((load) => load.targetId === undefined);
+      await this.#inBatches(creates, (batch) => this.#create(batch, resolved));
+      for (const load of ready.filter((load) => load.targetId !== undefined)) await this.#update(load, resolved.get(load.key)!);
+      const sent = new Set(ready.map((load) => load.key));
+      pending = pending.filter((load) => !sent.has(load.key));
+    }
+    return { dataset: this.#scope.dataset, created: this.#created, updated: this.#updated, changedNotSent: this.#changedNotSent, rejected: this.#rejected };
+  }
+
+  /** The records whose references all name loaded records, with those references replaced by target ids. */
+  async #resolve(pending: readonly PendingLoad[]): Promise<Map<string, unknown>> {
+    const wanted = new Map<string, Set<string>>();
+    for (const load of pending) {
+      for (const [dataset, key] of references(load.record)) {
+        if (!wanted.has(dataset)) wanted.set(dataset, new Set());
+        wanted.get(dataset)!.add(key);
+      }
+    }
+    const ids = new Map<string, Map<string, string>>();
+    for (const [dataset, keys] of wanted) ids.set(dataset, await this.#store.targetIds({ ...this.#scope, dataset }, this.#options.target.name, [...keys]));
+    const resolved = new Map<string, unknown>();
+    for (const load of pending) {
+      const record = substitute(load.record, (dataset, key) => ids.get(dataset)!.get(key));
+      if (record !== undefined) resolved.set(load.key, record);
+    }
+    return resolved;
+  }
+
+  /** Sends again, under their keys, the batches a stopped run left `sending`; their records leave `ready`. */
+  async #resend(ready: PendingLoad[], resolved: ReadonlyMap<string, unknown>): Promise<void> {
+    for (const batch of await this.#store.unfinishedBatches(this.#scope, this.#options.target.name)) {
+      const loads = batch.keys.map((key) => ready.find((load) => load.key === key));
+      if (loads.some((load) => load === undefined || load.targetId !== undefined)) continue; // its records moved on since
+      await this.#create(loads as PendingLoad[], resolved, batch.idempotencyKey);
+      for (const load of loads) ready.splice(ready.indexOf(load!), 1);
+    }
+  }
+
+  /** Runs `send` over `loads` cut into batches of the dataset's size, the target's concurrency at once. */
+  async #inBatches(loads: readonly PendingLoad[], send: (batch: PendingLoad[]) => Promise<void>): Promise<void> {
+    const size = this.#definition.load.batchSize ?? 100;
+    const batches: PendingLoad[][] = [];
+    for (let i = 0; i < loads.length; i += size) batches.push(loads.slice(i, i + size));
+    let failed = false;
+    const workers = Array.from({ length: Math.min(batches.length, 8) }, async () => {
+      for (let batch = batches.shift(); batch && !failed; batch = batches.shift()) {
+        await send(batch).catch((err: unknown) => {
+          failed = true;
+          throw err;
+        });
+      }
+    });
+    const results = await Promise.allSettled(workers);
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure) throw failure.reason;
+  }
+
+  async #create(batch: readonly PendingLoad[], resolved: ReadonlyMap<string, unknown>, idempotencyKey = this.#idempotencyKey('create', batch)): Promise<void> {
+    const target = this.#options.target.name;
+    await this.#store.batchSending(this.#scope, target, idempotencyKey, batch.map((load) => load.key));
+    const answer = await this.#options.target.client.send({
+      method: this.#definition.load.method ?? 'POST',
+      path: this.#definition.load.endpoint,
+      body: { records: batch.map((load) => resolved.get(load.key)) },
+      idempotencyKey,
+      records: batch.length,
+    });
+    if (answer.status >= 200 && answer.status < 300) {
+      const ids = this.#definition.load.ids(answer.json);
+      if (!Array.isArray(ids) || ids.length !== batch.length) {
+        throw new FailsafeError('CONFIG', `${this.#options.migration.file}: load.ids of dataset ${this.#scope.dataset} gave ${Array.isArray(ids) ? ids.length : 'no'} ids for ${batch.length} records`);
+      }
+      await this.#store.batchDone(this.#scope, target, idempotencyKey, batch.map((load, i) => ({ key: load.key, targetId: JSON.stringify(ids[i]), contentHash: load.contentHash })), []);
+      this.#created += batch.length;
+      this.#onRecords(batch.length);
+      return;
+    }
+    if (batch.length === 1) {
+      await this.#store.batchDone(this.#scope, target, idempotencyKey, [], [rejection(batch[0]!, answer)]);
+      this.#rejected++;
+      return;
+    }
+    // The target refused the batch: halves go on their own, until each refused record is alone.
+    await this.#store.batchDone(this.#scope, target, idempotencyKey, [], []);
+    const half = Math.ceil(batch.length / 2);
+    await this.#create(batch.slice(0, half), resolved);
+    await this.#create(batch.slice(half), resolved);
+  }
+
+  /** A record loaded before whose content changed: an update of the target record, when the dataset says how. */
+  async #update(load: PendingLoad, record: unknown): Promise<void> {
+    const update = this.#definition.load.update;
+    if (!update) {
+      this.#changedNotSent++;
+      return;
+    }
+    const target = this.#options.target.name;
+    const idempotencyKey = this.#idempotencyKey('update', [load]);
+    const targetId = JSON.parse(load.targetId!) as string | number;
+    await this.#store.batchSending(this.#scope, target, idempotencyKey, [load.key]);
+    const answer = await this.#options.target.client.send({ method: update.method ?? 'PUT', path: update.endpoint(String(targetId)), body: record, idempotencyKey, records: 1 });
+    if (answer.status >= 200 && answer.status < 300) {
+      await this.#store.batchDone(this.#scope, target, idempotencyKey, [{ key: load.key, targetId: load.targetId!, contentHash: load.contentHash }], []);
+      this.#updated++;
+      this.#onRecords(1);
+    } else {
+      await this.#store.batchDone(this.#scope, target, idempotencyKey, [], [rejection(load, answer)]);
+      this.#rejected++;
+    }
+  }
+
+  async #reject(failures: readonly { readonly load: PendingLoad; readonly error: string }[]): Promise<void> {
+    const idempotencyKey = this.#idempotencyKey('unresolved', failures.map((failure) => failure.load));
+    await this.#store.batchSending(this.#scope, this.#options.target.name, idempotencyKey, failures.map((failure) => failure.load.key));
+    await this.#store.batchDone(this.#scope, this.#options.target.name, idempotencyKey, [], failures.map(({ load, error }) => ({ key: load.key, record: load.record, error })));
+    this.#rejected += failures.length;
+  }
+
+  /** The same records with the same content under the same migration, tenant, target and dataset: the same key. */
+  #idempotencyKey(kind: string, loads: readonly PendingLoad[]): string {
+    const { migration, tenant, dataset } = this.#scope;
+    const hash = createHash('sha256').update([kind, migration, tenant, this.#options.target.name, dataset].join('\u0000'));
+    for (const load of loads) hash.update(`\u0000${load.key}\u0000${load.contentHash}`);
+    return hash.digest('hex');
+  }
+}
+
+function rejection(load: PendingLoad, answer: TargetResponse): { key: string; record: unknown; error: string; httpStatus: number; body: string } {
+  return { key: load.key, record: load.record, error: `the target answered HTTP ${answer.status}`, httpStatus: answer.status, body: answer.text.slice(0, 4000) };
+}
+
+/** The references in a staged record, as `[dataset, record key]`. */
+function references(record: unknown): [string, string][] {
+  const found: [string, string][] = [];
+  substitute(record, (dataset, key) => {
+    found.push([dataset, key]);
+    return 'null';
+  });
+  return found;
+}
+
+/**
+ * The record with each reference replaced by what `idOf` gives for it (a target id as JSON); undefined
+ * when `idOf` has none for one of them.
+ */
+function substitute(value: unknown, idOf: (dataset: string, key: string) => string | undefined): unknown {
+  if (Array.isArray(value)) {
+    const items = value.map((item) => substitute(item, idOf));
+    return items.includes(undefined) ? undefined : items;
+  }
+  if (value === null || typeof value !== 'object') return value;
+  const reference = (value as Partial<Reference>).$ref;
+  if (Array.isArray(reference) && Object.keys(value).length === 1) {
+    const id = idOf(reference[0], JSON.stringify(reference[1]));
+    return id === undefined ? undefined : JSON.parse(id);
+  }
+  const entries = Object.entries(value).map(([name, item]) => [name, substitute(item, idOf)] as const);
+  return entries.some(([, item]) => item === undefined) ? undefined : Object.fromEntries(entries);
+}
