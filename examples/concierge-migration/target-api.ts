@@ -7,6 +7,7 @@
  *
  *   POST /{kind}        { "records": [ {...}, ... ] }  →  201 { "ids": [ ... ] }
  *   PUT  /{kind}/{id}   { ...record }                  →  200 { "id": ... }
+ *   GET  /_stats                                       →  200 { "requests": { "201": n, "429": n, ... } }
  *
  * Kinds: hotels, guests, preferences, vendors, tasks. References are target ids and must exist.
  */
@@ -33,6 +34,8 @@ export interface TargetApiOptions {
   readonly ratePerSecond?: number;
   /** Wait this long after storing before answering, as a slow network would: a client killed meanwhile never hears of records that exist. */
   readonly answerDelayMs?: number;
+  /** Called when a POST's records are stored, before the answer goes (tests kill the client here). */
+  readonly onStored?: (kind: string, records: number) => void;
 }
 
 export interface TargetApi {
@@ -47,7 +50,7 @@ export interface TargetApi {
  *
  * @example const api = await startTargetApi(session, { ratePerSecond: 500 }); ... await api.close();
  */
-export async function startTargetApi(session: PgSession, options: TargetApiOptions = {}): Promise<TargetApi> {
+export async function startTargetApi(session: PgSession, options: TargetApiOptions & { readonly port?: number } = {}): Promise<TargetApi> {
   await session.query(SCHEMA_SQL);
   const rate = options.ratePerSecond ?? 5000;
   // The bucket holds a second's worth, and at least one batch of 100 however low the rate.
@@ -95,6 +98,7 @@ export async function startTargetApi(session: PgSession, options: TargetApiOptio
         [kind, records.map((record) => JSON.stringify(record))],
       );
       answer = { status: 201, json: { ids: rows.map((row) => Number(row.id)) } };
+      options.onStored?.(kind!, rows.length);
     } else {
       const { rows } = await session.query('UPDATE api_record SET body = $3, updated = updated + 1 WHERE kind = $1 AND id = $2 RETURNING id', [kind, id, JSON.stringify(records[0])]);
       answer = rows.length === 0 ? { status: 404, json: { error: `no ${kind} ${id}` } } : { status: 200, json: { id: Number(id) } };
@@ -106,6 +110,10 @@ export async function startTargetApi(session: PgSession, options: TargetApiOptio
   };
 
   const server: Server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    if (request.method === 'GET' && request.url === '/_stats') {
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ requests: Object.fromEntries(requests) }));
+      return;
+    }
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
@@ -124,7 +132,7 @@ export async function startTargetApi(session: PgSession, options: TargetApiOptio
       );
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
@@ -133,17 +141,22 @@ export async function startTargetApi(session: PgSession, options: TargetApiOptio
   };
 }
 
-/** Per bad record: its index and what is wrong (a required field missing, a reference to nothing). */
+/** Per bad record: its index and what is wrong (a required field missing, a reference to nothing); one query per reference field. */
 async function validate(session: PgSession, rules: (typeof KINDS)[string], records: readonly Record<string, unknown>[]): Promise<{ index: number; message: string }[]> {
   const errors: { index: number; message: string }[] = [];
   for (const [index, record] of records.entries()) {
     const missing = rules.required.filter((field) => record[field] === null || record[field] === undefined || record[field] === '');
     if (missing.length > 0) errors.push({ index, message: `missing ${missing.join(', ')}` });
-    for (const [field, kind] of Object.entries(rules.references)) {
+  }
+  for (const [field, kind] of Object.entries(rules.references)) {
+    const given = [...new Set(records.map((record) => record[field]).filter((value) => value !== null && value !== undefined).map(String))];
+    if (given.length === 0) continue;
+    const numeric = given.filter((value) => /^\d{1,18}$/.test(value));
+    const { rows } = await session.query<{ id: string }>('SELECT id::text AS id FROM api_record WHERE kind = $1 AND id = ANY($2::bigint[])', [kind, numeric]);
+    const existing = new Set(rows.map((row) => row.id));
+    for (const [index, record] of records.entries()) {
       const value = record[field];
-      if (value === null || value === undefined) continue;
-      const { rows } = await session.query('SELECT 1 FROM api_record WHERE kind = $1 AND id = $2', [kind, String(value)]);
-      if (rows.length === 0) errors.push({ index, message: `${field} ${String(value)} is no ${kind.slice(0, -1)}` });
+      if (value !== null && value !== undefined && !existing.has(String(value))) errors.push({ index, message: `${field} ${String(value)} is no ${kind.slice(0, -1)}` });
     }
   }
   return errors;

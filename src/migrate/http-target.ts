@@ -5,6 +5,7 @@
  * 503 the wait is the `Retry-After` the target asked for and the whole bucket pauses, since the shared
  * limit was hit, not one request's bad luck. Other answers (2xx, 4xx) go back to the loader.
  */
+import { setMaxListeners } from 'node:events';
 import { FailsafeError, messageOf } from '../core/errors.js';
 import { Semaphore } from '../core/semaphore.js';
 import type { HttpTarget } from './definition.js';
@@ -57,6 +58,11 @@ export class TargetClient {
   readonly #options: TargetClientOptions;
   readonly #inFlight: Semaphore;
   readonly #rate: number;
+  /**
+   * Half a second's worth: a target's own bucket usually holds a second's, so requests that reach it
+   * closer together than they left (network jitter, several in flight) still fit.
+   */
+  readonly #burst: number;
   #tokens: number;
   #refilled = Date.now();
   /** No request starts before this time (a 429's Retry-After applies to every tenant). */
@@ -68,7 +74,10 @@ export class TargetClient {
     this.#options = options;
     this.#inFlight = new Semaphore(target.concurrency ?? 4);
     this.#rate = target.ratePerSecond ?? 100;
-    this.#tokens = this.#rate;
+    this.#burst = Math.max(1, this.#rate / 2);
+    this.#tokens = this.#burst;
+    // Every request in flight and every wait listens to the command's signal.
+    if (options.signal) setMaxListeners(0, options.signal);
   }
 
   async send(request: TargetRequest): Promise<TargetResponse> {
@@ -107,9 +116,9 @@ export class TargetClient {
         await sleep(this.#pausedUntil - now, this.#options.signal);
         continue;
       }
-      this.#tokens = Math.min(this.#rate, this.#tokens + ((now - this.#refilled) / 1000) * this.#rate);
+      this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#refilled) / 1000) * this.#rate);
       this.#refilled = now;
-      const needed = Math.min(count, this.#rate);
+      const needed = Math.min(count, this.#burst);
       if (this.#tokens >= needed) {
         this.#tokens -= needed;
         return;

@@ -89,8 +89,8 @@ class DatasetLoader {
         await this.#reject(pending.map((load) => ({ load, error: 'a record it refers to was not loaded (rejected, or never staged)' })));
         break;
       }
-      await this.#resend(ready, resolved);
-      const creates = ready.filter((load) => load.targetId === undefined);
+      const resent = await this.#resend(ready, resolved);
+      const creates = ready.filter((load) => load.targetId === undefined && !resent.has(load.key));
       await this.#inBatches(creates, (batch) => this.#create(batch, resolved));
       for (const load of ready.filter((load) => load.targetId !== undefined)) await this.#update(load, resolved.get(load.key)!);
       const sent = new Set(ready.map((load) => load.key));
@@ -118,14 +118,17 @@ class DatasetLoader {
     return resolved;
   }
 
-  /** Sends again, under their keys, the batches a stopped run left `sending`; their records leave `ready`. */
-  async #resend(ready: PendingLoad[], resolved: ReadonlyMap<string, unknown>): Promise<void> {
+  /** Sends again, under their keys, the batches a stopped run left `sending` whose records are all ready; returns their keys. */
+  async #resend(ready: readonly PendingLoad[], resolved: ReadonlyMap<string, unknown>): Promise<Set<string>> {
+    const byKey = new Map(ready.map((load) => [load.key, load]));
+    const resent = new Set<string>();
     for (const batch of await this.#store.unfinishedBatches(this.#scope, this.#options.target.name)) {
-      const loads = batch.keys.map((key) => ready.find((load) => load.key === key));
-      if (loads.some((load) => load === undefined || load.targetId !== undefined)) continue; // its records moved on since
+      const loads = batch.keys.map((key) => byKey.get(key));
+      if (loads.some((load) => load === undefined || load.targetId !== undefined || resent.has(load.key))) continue; // its records moved on since
       await this.#create(loads as PendingLoad[], resolved, batch.idempotencyKey);
-      for (const load of loads) ready.splice(ready.indexOf(load!), 1);
+      for (const load of loads) resent.add(load!.key);
     }
+    return resent;
   }
 
   /** Runs `send` over `loads` cut into batches of the dataset's size, the target's concurrency at once. */

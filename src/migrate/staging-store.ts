@@ -3,6 +3,7 @@
  * checkpoints and dead letters, in the schema `failsafe_migrate`, plain enough to read with psql.
  * Every write that moves a checkpoint commits in the same transaction as the records it covers.
  */
+import { Semaphore } from '../core/semaphore.js';
 import type { SqlClient } from '../postgres/connection.js';
 
 const SCHEMA_SQL = `
@@ -130,9 +131,31 @@ export interface StageScope {
  */
 export class StagingStore {
   readonly #client: SqlClient;
+  readonly #exclusive = new Semaphore(1);
 
   private constructor(client: SqlClient) {
     this.#client = client;
+  }
+
+  /**
+   * One statement at a time on the session, transactions whole: the loader's batches share this store,
+   * and one session's transaction would otherwise take in another batch's statements.
+   */
+  #query<Row extends object>(text: string, values?: readonly unknown[]): Promise<{ rows: Row[] }> {
+    return this.#exclusive.run(() => this.#client.query<Row>(text, values));
+  }
+
+  async #transaction(work: (client: SqlClient) => Promise<void>): Promise<void> {
+    await this.#exclusive.run(async () => {
+      await this.#client.query('BEGIN');
+      try {
+        await work(this.#client);
+        await this.#client.query('COMMIT');
+      } catch (err) {
+        await this.#client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
   }
 
   /** Creates the tables when missing. */
@@ -142,7 +165,7 @@ export class StagingStore {
   }
 
   async beginRun(migration: string, tenant: string, datasets: readonly string[], definitionHash: string): Promise<string> {
-    const { rows } = await this.#client.query<{ id: string }>(
+    const { rows } = await this.#query<{ id: string }>(
       'INSERT INTO failsafe_migrate.run (migration, tenant, datasets, definition_hash) VALUES ($1, $2, $3, $4) RETURNING id::text AS id',
       [migration, tenant, datasets, definitionHash],
     );
@@ -150,12 +173,12 @@ export class StagingStore {
   }
 
   async endRun(runId: string): Promise<void> {
-    await this.#client.query('UPDATE failsafe_migrate.run SET ended_at = now() WHERE id = $1', [runId]);
+    await this.#query('UPDATE failsafe_migrate.run SET ended_at = now() WHERE id = $1', [runId]);
   }
 
   /** The dataset's checkpoint, or undefined when it was never staged. */
   async progress(scope: StageScope): Promise<StageProgress | undefined> {
-    const { rows } = await this.#client.query<{ run_id: string; last_key: (string | null)[] | null; rows_read: string; records: string; rejected: string; done: boolean }>(
+    const { rows } = await this.#query<{ run_id: string; last_key: (string | null)[] | null; rows_read: string; records: string; rejected: string; done: boolean }>(
       'SELECT run_id::text, last_key, rows_read::text, records::text, rejected::text, done FROM failsafe_migrate.stage_progress WHERE migration = $1 AND tenant = $2 AND dataset = $3',
       [scope.migration, scope.tenant, scope.dataset],
     );
@@ -166,12 +189,12 @@ export class StagingStore {
 
   /** Starts staging the dataset afresh under `runId` (what an earlier run staged stays until {@link finish} sweeps it). */
   async restart(scope: StageScope, runId: string): Promise<void> {
-    await this.#client.query(
+    await this.#query(
       `INSERT INTO failsafe_migrate.stage_progress (migration, tenant, dataset, run_id) VALUES ($1, $2, $3, $4)
        ON CONFLICT (migration, tenant, dataset) DO UPDATE SET run_id = $4, last_key = NULL, rows_read = 0, records = 0, rejected = 0, done = false`,
       [scope.migration, scope.tenant, scope.dataset, runId],
     );
-    await this.#client.query('DELETE FROM failsafe_migrate.dead_letter WHERE migration = $1 AND tenant = $2 AND dataset = $3 AND target IS NULL', [
+    await this.#query('DELETE FROM failsafe_migrate.dead_letter WHERE migration = $1 AND tenant = $2 AND dataset = $3 AND target IS NULL', [
       scope.migration,
       scope.tenant,
       scope.dataset,
@@ -184,10 +207,9 @@ export class StagingStore {
    */
   async stageBatch(scope: StageScope, runId: string, batch: { readonly records: readonly StagedRecord[]; readonly failures: readonly StageFailure[]; readonly rows: number; readonly lastKey: readonly (string | null)[] }): Promise<void> {
     const { migration, tenant, dataset } = scope;
-    await this.#client.query('BEGIN');
-    try {
+    await this.#transaction(async (client) => {
       if (batch.records.length > 0) {
-        await this.#client.query(
+        await client.query(
           `INSERT INTO failsafe_migrate.staged (migration, tenant, dataset, record_key, run_id, record, content_hash)
            SELECT $1, $2, $3, k, $4, r::jsonb, h FROM unnest($5::text[], $6::text[], $7::text[]) AS u(k, r, h)
            ON CONFLICT (migration, tenant, dataset, record_key) DO UPDATE SET run_id = excluded.run_id, record = excluded.record, content_hash = excluded.content_hash`,
@@ -195,7 +217,7 @@ export class StagingStore {
         );
       }
       if (batch.failures.length > 0) {
-        await this.#client.query(
+        await client.query(
           `INSERT INTO failsafe_migrate.dead_letter (migration, tenant, dataset, record_key, run_id, record, error)
            SELECT $1, $2, $3, k, $4, r::jsonb, e FROM unnest($5::text[], $6::text[], $7::text[]) AS u(k, r, e)`,
           [
@@ -209,36 +231,27 @@ export class StagingStore {
           ],
         );
       }
-      await this.#client.query(
+      await client.query(
         `UPDATE failsafe_migrate.stage_progress SET last_key = $5, rows_read = rows_read + $6, records = records + $7, rejected = rejected + $8
          WHERE migration = $1 AND tenant = $2 AND dataset = $3 AND run_id = $4`,
         [migration, tenant, dataset, runId, batch.lastKey, batch.rows, batch.records.length, batch.failures.length],
       );
-      await this.#client.query('COMMIT');
-    } catch (err) {
-      await this.#client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
+    });
   }
 
   /** Marks the dataset staged and removes records an earlier run staged that this run no longer produced. */
   async finish(scope: StageScope, runId: string): Promise<void> {
     const { migration, tenant, dataset } = scope;
-    await this.#client.query('BEGIN');
-    try {
-      await this.#client.query('DELETE FROM failsafe_migrate.staged WHERE migration = $1 AND tenant = $2 AND dataset = $3 AND run_id <> $4', [migration, tenant, dataset, runId]);
-      await this.#client.query('UPDATE failsafe_migrate.stage_progress SET done = true WHERE migration = $1 AND tenant = $2 AND dataset = $3', [migration, tenant, dataset]);
-      await this.#client.query('COMMIT');
-    } catch (err) {
-      await this.#client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
+    await this.#transaction(async (client) => {
+      await client.query('DELETE FROM failsafe_migrate.staged WHERE migration = $1 AND tenant = $2 AND dataset = $3 AND run_id <> $4', [migration, tenant, dataset, runId]);
+      await client.query('UPDATE failsafe_migrate.stage_progress SET done = true WHERE migration = $1 AND tenant = $2 AND dataset = $3', [migration, tenant, dataset]);
+    });
   }
 
   /** Of `keys`, those staged for `dataset`. */
   async stagedKeys(scope: StageScope, keys: readonly string[]): Promise<Set<string>> {
     if (keys.length === 0) return new Set();
-    const { rows } = await this.#client.query<{ record_key: string }>(
+    const { rows } = await this.#query<{ record_key: string }>(
       'SELECT record_key FROM failsafe_migrate.staged WHERE migration = $1 AND tenant = $2 AND dataset = $3 AND record_key = ANY($4::text[])',
       [scope.migration, scope.tenant, scope.dataset, keys],
     );
@@ -250,7 +263,7 @@ export class StagingStore {
    * loaded with other content, and not rejected by that target; in key order.
    */
   async pendingLoads(scope: StageScope, target: string): Promise<PendingLoad[]> {
-    const { rows } = await this.#client.query<{ record_key: string; record: unknown; content_hash: string; target_id: string | null }>(
+    const { rows } = await this.#query<{ record_key: string; record: unknown; content_hash: string; target_id: string | null }>(
       `SELECT s.record_key, s.record, s.content_hash, k.target_id
          FROM failsafe_migrate.staged s
          LEFT JOIN failsafe_migrate.key_map k
@@ -267,7 +280,7 @@ export class StagingStore {
   /** Target ids of `keys` in `dataset` (those loaded into `target`). */
   async targetIds(scope: StageScope, target: string, keys: readonly string[]): Promise<Map<string, string>> {
     if (keys.length === 0) return new Map();
-    const { rows } = await this.#client.query<{ record_key: string; target_id: string }>(
+    const { rows } = await this.#query<{ record_key: string; target_id: string }>(
       `SELECT record_key, target_id FROM failsafe_migrate.key_map
         WHERE migration = $1 AND target = $2 AND tenant = $3 AND dataset = $4 AND record_key = ANY($5::text[])`,
       [scope.migration, target, scope.tenant, scope.dataset, keys],
@@ -277,7 +290,7 @@ export class StagingStore {
 
   /** Batches left `sending` by a run that stopped: they go again first, under the same idempotency keys. */
   async unfinishedBatches(scope: StageScope, target: string): Promise<{ readonly idempotencyKey: string; readonly keys: readonly string[] }[]> {
-    const { rows } = await this.#client.query<{ idempotency_key: string; record_keys: string[] }>(
+    const { rows } = await this.#query<{ idempotency_key: string; record_keys: string[] }>(
       `SELECT idempotency_key, record_keys FROM failsafe_migrate.load_batch
         WHERE migration = $1 AND target = $2 AND tenant = $3 AND dataset = $4 AND state = 'sending' ORDER BY record_keys[1]`,
       [scope.migration, target, scope.tenant, scope.dataset],
@@ -287,7 +300,7 @@ export class StagingStore {
 
   /** Records that a batch is about to be sent, before it is (committed on its own). */
   async batchSending(scope: StageScope, target: string, idempotencyKey: string, keys: readonly string[]): Promise<void> {
-    await this.#client.query(
+    await this.#query(
       `INSERT INTO failsafe_migrate.load_batch (migration, target, tenant, dataset, idempotency_key, record_keys, state) VALUES ($1, $2, $3, $4, $5, $6, 'sending')
        ON CONFLICT (migration, target, tenant, dataset, idempotency_key) DO UPDATE SET state = 'sending'`,
       [scope.migration, target, scope.tenant, scope.dataset, idempotencyKey, keys],
@@ -303,10 +316,9 @@ export class StagingStore {
     rejected: readonly (StageFailure & { readonly httpStatus?: number; readonly body?: string })[],
   ): Promise<void> {
     const { migration, tenant, dataset } = scope;
-    await this.#client.query('BEGIN');
-    try {
+    await this.#transaction(async (client) => {
       if (loaded.length > 0) {
-        await this.#client.query(
+        await client.query(
           `INSERT INTO failsafe_migrate.key_map (migration, target, tenant, dataset, record_key, target_id, loaded_hash)
            SELECT $1, $2, $3, $4, k, i, h FROM unnest($5::text[], $6::text[], $7::text[]) AS u(k, i, h)
            ON CONFLICT (migration, target, tenant, dataset, record_key) DO UPDATE SET target_id = excluded.target_id, loaded_hash = excluded.loaded_hash`,
@@ -314,26 +326,22 @@ export class StagingStore {
         );
       }
       for (const failure of rejected) {
-        await this.#client.query(
+        await client.query(
           `INSERT INTO failsafe_migrate.dead_letter (migration, tenant, dataset, target, record_key, run_id, record, error, http_status, body)
            VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8, $9)`,
           [migration, tenant, dataset, target, failure.key, failure.record === undefined ? null : JSON.stringify(failure.record), failure.error, failure.httpStatus ?? null, failure.body ?? null],
         );
       }
-      await this.#client.query(
+      await client.query(
         `UPDATE failsafe_migrate.load_batch SET state = 'done' WHERE migration = $1 AND target = $2 AND tenant = $3 AND dataset = $4 AND idempotency_key = $5`,
         [migration, target, tenant, dataset, idempotencyKey],
       );
-      await this.#client.query('COMMIT');
-    } catch (err) {
-      await this.#client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
+    });
   }
 
   /** The dead letters of a migration and tenant, oldest first, optionally of one dataset. */
   async deadLetters(migration: string, tenant: string, dataset?: string): Promise<DeadLetter[]> {
-    const { rows } = await this.#client.query<{ dataset: string; target: string | null; record_key: string; error: string; http_status: number | null; at: Date }>(
+    const { rows } = await this.#query<{ dataset: string; target: string | null; record_key: string; error: string; http_status: number | null; at: Date }>(
       `SELECT dataset, target, record_key, error, http_status, at FROM failsafe_migrate.dead_letter
         WHERE migration = $1 AND tenant = $2 AND ($3::text IS NULL OR dataset = $3) ORDER BY id`,
       [migration, tenant, dataset ?? null],
@@ -343,7 +351,7 @@ export class StagingStore {
 
   /** Staged records and dead letters per dataset of a migration and tenant. */
   async counts(migration: string, tenant: string): Promise<Map<string, { readonly staged: number; readonly rejected: number; readonly done: boolean }>> {
-    const { rows } = await this.#client.query<{ dataset: string; staged: string; rejected: string; done: boolean }>(
+    const { rows } = await this.#query<{ dataset: string; staged: string; rejected: string; done: boolean }>(
       `SELECT p.dataset, (SELECT count(*) FROM failsafe_migrate.staged s WHERE s.migration = p.migration AND s.tenant = p.tenant AND s.dataset = p.dataset)::text AS staged,
               p.rejected::text AS rejected, p.done
        FROM failsafe_migrate.stage_progress p WHERE p.migration = $1 AND p.tenant = $2`,

@@ -3,6 +3,7 @@
  * command again: the API ends with exactly one record per staged record (idempotency keys for batches
  * that were in flight, the key map for the rest).
  */
+import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -28,7 +29,7 @@ describe('migrate run killed while loading', () => {
     source = await createTestDatabase('migrate_kill_src');
     const session = await source.connect();
     try {
-      await session.query(await readFile(join(EXAMPLE, 'legacy-schema.sql'), 'utf8'));
+      for (const file of ['legacy-schema.sql', 'legacy-sample.sql']) await session.query(await readFile(join(EXAMPLE, file), 'utf8'));
     } finally {
       await session.end();
     }
@@ -77,5 +78,32 @@ describe('migrate run killed while loading', () => {
     }
     // Some kills must have hit a running load, or the test proved nothing.
     expect(outcomes.filter((outcome) => outcome.endsWith('SIGKILL')).length, outcomes.join(', ')).toBeGreaterThanOrEqual(3);
+  });
+
+  it('sends a batch the target stored but never answered again under its key, and gets the same ids', async () => {
+    const [staging, apiDb] = await Promise.all([createTestDatabase('migrate_kill_stage'), createTestDatabase('migrate_kill_api')]);
+    databases.push(staging, apiDb);
+    const apiSession = await apiDb.connect();
+    let child: ChildProcess | undefined;
+    // The first batch of guests is stored, then the client dies before the answer reaches it.
+    const api = await startTargetApi(apiSession, { answerDelayMs: 200, onStored: (kind) => kind === 'guests' && child?.kill('SIGKILL') });
+    try {
+      const args = ['migrate', 'run', '-m', migration, '--source', source.url, '--staging', staging.url, '--tenant', '1'];
+      const env = { ...source.env, CONCIERGE_API_URL: api.url };
+      child = spawnCli(args, { env });
+      const done = collect(child);
+      child.stdin?.end();
+      expect((await done).signal).toBe('SIGKILL');
+      const { rows: before } = await apiSession.query<{ n: number }>("SELECT count(*)::int AS n FROM api_record WHERE kind = 'guests'");
+      expect(before[0]!.n).toBe(30);
+      child = undefined;
+      const out = await cli(args, { env });
+      expect(out).toMatch(/guest\s+38\s+0\s+0\s+0/);
+      const { rows } = await apiSession.query<{ n: number }>("SELECT count(*)::int AS n FROM api_record WHERE kind = 'guests'");
+      expect(rows[0]!.n).toBe(38);
+    } finally {
+      await api.close();
+      await apiSession.end();
+    }
   });
 });

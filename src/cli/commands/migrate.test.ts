@@ -22,7 +22,7 @@ describe('failsafe migrate', () => {
     [source, staging, api.db] = await Promise.all([createTestDatabase('migrate_cli_src'), createTestDatabase('migrate_cli_stage'), createTestDatabase('migrate_cli_api')]);
     const session = await source.connect();
     try {
-      await session.query(await readFile(join(EXAMPLE, 'legacy-schema.sql'), 'utf8'));
+      for (const file of ['legacy-schema.sql', 'legacy-sample.sql']) await session.query(await readFile(join(EXAMPLE, file), 'utf8'));
     } finally {
       await session.end();
     }
