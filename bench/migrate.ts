@@ -70,8 +70,10 @@ async function main(cluster: EmbeddedCluster): Promise<void> {
     const base = ['--source', url('legacy_one'), '--staging', url('staging_one'), '--tenant', '1'];
     log('one hotel: stage');
     const stage = migrate([...base, '--stage-only'], apiUrl);
+    log(`  ${stage.seconds.toFixed(1)} s`);
     log('one hotel: load');
     const load = migrate([...base, '--load-only'], apiUrl);
+    log(`  ${load.seconds.toFixed(1)} s`);
     return { stage, load: { ...load, requests: await stats() } };
   });
   const records = await stagedRecords('staging_one');

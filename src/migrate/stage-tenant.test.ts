@@ -9,6 +9,7 @@ import { DatasetGraph } from './dataset-graph.js';
 import { defineMigration, type MigrationDefinition } from './definition.js';
 import { loadMigration, type LoadedMigration } from './load-migration.js';
 import { stageTenant, type StageTenantOptions } from './stage-tenant.js';
+import { StagingStore } from './staging-store.js';
 
 const LEGACY_SQL = `
 CREATE TABLE gc_property (property_id int PRIMARY KEY, prop_name text NOT NULL, tz text);
@@ -168,6 +169,21 @@ describe('stageTenant', () => {
     } as MigrationDefinition;
     const error = await stage({ name: 'broken2', migration: loaded(badRef) }).catch((err: unknown) => err);
     expect(isErrorCode(error, 'CONFIG') && (error as Error).message).toMatch(/dataset hotel refers to guest, which it does not depend on/);
+  });
+});
+
+describe('StagingStore.open', () => {
+  it('creates the tables once when several sessions open a fresh staging database at the same time', async () => {
+    const db = await createTestDatabase('migrate_open');
+    const sessions = await Promise.all(Array.from({ length: 6 }, () => db.connect()));
+    try {
+      await Promise.all(sessions.map((session) => StagingStore.open(session)));
+      const { rows } = await sessions[0]!.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'failsafe_migrate'");
+      expect(rows[0]!.n).toBe(6);
+    } finally {
+      await Promise.all(sessions.map((session) => session.end()));
+      await db.drop();
+    }
   });
 });
 

@@ -158,9 +158,20 @@ export class StagingStore {
     });
   }
 
-  /** Creates the tables when missing. */
+  /**
+   * Creates the tables when missing. Under an advisory lock: `CREATE ... IF NOT EXISTS` run by two
+   * sessions at once (tenants staged side by side, two runs) can still collide.
+   */
   static async open(client: SqlClient): Promise<StagingStore> {
-    await client.query(SCHEMA_SQL);
+    await client.query('BEGIN');
+    try {
+      await client.query("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('failsafe_migrate schema'))");
+      await client.query(SCHEMA_SQL);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
     return new StagingStore(client);
   }
 
