@@ -59,6 +59,9 @@ export async function loadTenant(options: LoadTenantOptions): Promise<DatasetLoa
   return results;
 }
 
+/** Records whose references are resolved at once (one query per referenced dataset). */
+const RESOLVE_WINDOW = 10_000;
+
 class DatasetLoader {
   readonly #options: LoadTenantOptions;
   readonly #store: StagingStore;
@@ -79,24 +82,55 @@ class DatasetLoader {
   }
 
   async run(): Promise<DatasetLoadResult> {
-    const target = this.#options.target.name;
-    let pending = await this.#store.pendingLoads(this.#scope, target);
-    // Records that refer to records of their own dataset go in waves, each after the records it names.
-    while (pending.length > 0) {
-      const resolved = await this.#resolve(pending);
-      const ready = pending.filter((load) => resolved.has(load.key));
-      if (ready.length === 0) {
-        await this.#reject(pending.map((load) => ({ load, error: 'a record it refers to was not loaded (rejected, or never staged)' })));
+    let queue = await this.#store.pendingLoads(this.#scope, this.#options.target.name);
+    const resent = await this.#resendUnfinished(queue);
+    queue = queue.filter((load) => !resent.has(load.key));
+    // Records that refer to records of their own dataset go in passes, each after the records it names.
+    while (queue.length > 0) {
+      const unresolved: PendingLoad[] = [];
+      let sent = 0;
+      // A window's references are resolved while the window before it is sent, so requests never wait on the staging database.
+      const windows: PendingLoad[][] = [];
+      for (let i = 0; i < queue.length; i += RESOLVE_WINDOW) windows.push(queue.slice(i, i + RESOLVE_WINDOW));
+      let resolving = this.#resolve(windows[0]!);
+      for (const [i, window] of windows.entries()) {
+        const resolved = await resolving;
+        if (i + 1 < windows.length) {
+          resolving = this.#resolve(windows[i + 1]!);
+          resolving.catch(() => undefined); // awaited on the next turn
+        }
+        const ready = window.filter((load) => resolved.has(load.key));
+        unresolved.push(...window.filter((load) => !resolved.has(load.key)));
+        await this.#inBatches(
+          ready.filter((load) => load.targetId === undefined),
+          (batch) => this.#create(batch, resolved),
+        );
+        for (const load of ready.filter((load) => load.targetId !== undefined)) await this.#update(load, resolved.get(load.key)!);
+        sent += ready.length;
+      }
+      if (sent === 0) {
+        await this.#reject(unresolved.map((load) => ({ load, error: 'a record it refers to was not loaded (rejected, or never staged)' })));
         break;
       }
-      const resent = await this.#resend(ready, resolved);
-      const creates = ready.filter((load) => load.targetId === undefined && !resent.has(load.key));
-      await this.#inBatches(creates, (batch) => this.#create(batch, resolved));
-      for (const load of ready.filter((load) => load.targetId !== undefined)) await this.#update(load, resolved.get(load.key)!);
-      const sent = new Set(ready.map((load) => load.key));
-      pending = pending.filter((load) => !sent.has(load.key));
+      queue = unresolved;
     }
     return { dataset: this.#scope.dataset, created: this.#created, updated: this.#updated, changedNotSent: this.#changedNotSent, rejected: this.#rejected };
+  }
+
+  /** Sends again, under their keys, the batches a stopped run left `sending` whose records can all go now; returns their keys. */
+  async #resendUnfinished(queue: readonly PendingLoad[]): Promise<Set<string>> {
+    const byKey = new Map(queue.map((load) => [load.key, load]));
+    const resent = new Set<string>();
+    for (const batch of await this.#store.unfinishedBatches(this.#scope, this.#options.target.name)) {
+      const loads = batch.keys.map((key) => byKey.get(key));
+      // Records that moved on since (loaded, changed, sent again above) leave the batch to the ordinary path.
+      if (loads.some((load) => load === undefined || load.targetId !== undefined || resent.has(load.key))) continue;
+      const resolved = await this.#resolve(loads as PendingLoad[]);
+      if (loads.some((load) => !resolved.has(load!.key))) continue;
+      await this.#create(loads as PendingLoad[], resolved, batch.idempotencyKey);
+      for (const load of loads) resent.add(load!.key);
+    }
+    return resent;
   }
 
   /** The records whose references all name loaded records, with those references replaced by target ids. */
@@ -116,19 +150,6 @@ class DatasetLoader {
       if (record !== undefined) resolved.set(load.key, record);
     }
     return resolved;
-  }
-
-  /** Sends again, under their keys, the batches a stopped run left `sending` whose records are all ready; returns their keys. */
-  async #resend(ready: readonly PendingLoad[], resolved: ReadonlyMap<string, unknown>): Promise<Set<string>> {
-    const byKey = new Map(ready.map((load) => [load.key, load]));
-    const resent = new Set<string>();
-    for (const batch of await this.#store.unfinishedBatches(this.#scope, this.#options.target.name)) {
-      const loads = batch.keys.map((key) => byKey.get(key));
-      if (loads.some((load) => load === undefined || load.targetId !== undefined || resent.has(load.key))) continue; // its records moved on since
-      await this.#create(loads as PendingLoad[], resolved, batch.idempotencyKey);
-      for (const load of loads) resent.add(load!.key);
-    }
-    return resent;
   }
 
   /** Runs `send` over `loads` cut into batches of the dataset's size, the target's concurrency at once. */

@@ -23,7 +23,7 @@ export interface StageTenantOptions {
   readonly staging: PgSession;
   /** Datasets to stage afresh; the others are staged when never staged, resumed when unfinished, else left. */
   readonly restage?: readonly string[];
-  /** Rows per committed batch; default 1000. */
+  /** Rows per committed batch; default 5000. */
   readonly batchSize?: number;
   readonly onProgress?: ProgressListener;
   readonly signal?: AbortSignal;
@@ -91,31 +91,39 @@ async function stageDataset(
   onRows: (rows: number) => void,
 ): Promise<void> {
   const { source, tenant, migration } = options;
-  const batchSize = options.batchSize ?? 1000;
+  const batchSize = options.batchSize ?? 5000;
   const keyColumns = definition.key.map((column) => `s.${quoteIdent(column)}`).join(', ');
   const after = lastKey ? ` WHERE (${keyColumns}) > (${lastKey.map((_, i) => `$${i + 2}`).join(', ')})` : '';
   await source.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  const fetch = (): Promise<{ rows: SourceRow[] }> => source.query<SourceRow>(`FETCH ${batchSize} FROM failsafe_extract`);
+  let next: Promise<{ rows: SourceRow[] }> | undefined;
   try {
     await source.query(`DECLARE failsafe_extract NO SCROLL CURSOR FOR SELECT * FROM (${definition.extract}) s${after} ORDER BY ${keyColumns}`, [tenant, ...(lastKey ?? [])]).catch((err: unknown) => {
       throw new FailsafeError('CONFIG', `${migration.file}: the extract of dataset ${scope.dataset} does not run: ${messageOf(err)}`, { cause: err });
     });
+    // The next batch is read from the source while this one is transformed and staged.
+    next = fetch();
     for (;;) {
       options.signal?.throwIfAborted();
-      const { rows } = await source.query<SourceRow>(`FETCH ${batchSize} FROM failsafe_extract`);
+      const { rows } = await next;
       if (rows.length === 0) break;
+      next = fetch();
+      next.catch(() => undefined); // awaited on the next turn or below; a failure meanwhile is not unhandled
       const { records, failures } = transformRows(options, scope.dataset, definition, rows);
       await rejectUnknownReferences(store, scope, records, failures);
       const keyOfLast = sourceKey(definition, rows[rows.length - 1]!);
-      const staged = records.map(({ key, record, contentHash }) => ({ key, record, contentHash }));
+      const staged = records.map(({ key, json, contentHash }) => ({ key, json, contentHash }));
       await store.stageBatch(scope, runId, { records: staged, failures, rows: rows.length, lastKey: keyOfLast });
       onRows(rows.length);
     }
   } finally {
+    await next?.catch(() => undefined); // the session is idle before the transaction ends
     await source.query('ROLLBACK').catch(() => undefined);
   }
 }
 
 interface BuiltRecord extends StagedRecord {
+  readonly record: TargetRecord;
   readonly references: readonly Reference[];
 }
 
@@ -154,7 +162,7 @@ function transformRows(
     const list = output === null || output === undefined ? [] : Array.isArray(output) ? (output as readonly TargetRecord[]) : [output as TargetRecord];
     list.forEach((record, index) => {
       const json = JSON.stringify(record);
-      records.push({ key: index === 0 ? key : `${key}#${index}`, record, contentHash: createHash('sha256').update(json).digest('hex'), references });
+      records.push({ key: index === 0 ? key : `${key}#${index}`, record, json, contentHash: createHash('sha256').update(json).digest('hex'), references });
     });
   }
   return { records, failures };

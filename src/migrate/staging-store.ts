@@ -89,7 +89,8 @@ export interface StageProgress {
 
 export interface StagedRecord {
   readonly key: string;
-  readonly record: unknown;
+  /** The record as JSON text (what `contentHash` is the SHA-256 of). */
+  readonly json: string;
   readonly contentHash: string;
 }
 
@@ -224,7 +225,7 @@ export class StagingStore {
           `INSERT INTO failsafe_migrate.staged (migration, tenant, dataset, record_key, run_id, record, content_hash)
            SELECT $1, $2, $3, k, $4, r::jsonb, h FROM unnest($5::text[], $6::text[], $7::text[]) AS u(k, r, h)
            ON CONFLICT (migration, tenant, dataset, record_key) DO UPDATE SET run_id = excluded.run_id, record = excluded.record, content_hash = excluded.content_hash`,
-          [migration, tenant, dataset, runId, batch.records.map((r) => r.key), batch.records.map((r) => JSON.stringify(r.record)), batch.records.map((r) => r.contentHash)],
+          [migration, tenant, dataset, runId, batch.records.map((r) => r.key), batch.records.map((r) => r.json), batch.records.map((r) => r.contentHash)],
         );
       }
       if (batch.failures.length > 0) {
