@@ -82,46 +82,66 @@ class DatasetLoader {
   }
 
   async run(): Promise<DatasetLoadResult> {
-    let queue = await this.#store.pendingLoads(this.#scope, this.#options.target.name);
-    const resent = await this.#resendUnfinished(queue);
-    queue = queue.filter((load) => !resent.has(load.key));
-    // Records that refer to records of their own dataset go in passes, each after the records it names.
-    while (queue.length > 0) {
-      const unresolved: PendingLoad[] = [];
-      let sent = 0;
-      // A window's references are resolved while the window before it is sent, so requests never wait on the staging database.
-      const windows: PendingLoad[][] = [];
-      for (let i = 0; i < queue.length; i += RESOLVE_WINDOW) windows.push(queue.slice(i, i + RESOLVE_WINDOW));
-      let resolving = this.#resolve(windows[0]!);
-      for (const [i, window] of windows.entries()) {
-        const resolved = await resolving;
-        if (i + 1 < windows.length) {
-          resolving = this.#resolve(windows[i + 1]!);
-          resolving.catch(() => undefined); // awaited on the next turn
-        }
-        const ready = window.filter((load) => resolved.has(load.key));
-        unresolved.push(...window.filter((load) => !resolved.has(load.key)));
-        await this.#inBatches(
-          ready.filter((load) => load.targetId === undefined),
-          (batch) => this.#create(batch, resolved),
-        );
-        for (const load of ready.filter((load) => load.targetId !== undefined)) await this.#update(load, resolved.get(load.key)!);
-        sent += ready.length;
-      }
-      if (sent === 0) {
-        await this.#reject(unresolved.map((load) => ({ load, error: 'a record it refers to was not loaded (rejected, or never staged)' })));
+    await this.#resendUnfinished();
+    // The first pass reads the pending records a window at a time; the next window is read and its
+    // references resolved while this one is sent, so requests never wait on the staging database.
+    // Records that refer to records of their own dataset not loaded yet go in later passes.
+    let carried = await this.#pass(this.#pages());
+    while (carried.unresolved.length > 0) {
+      if (carried.sent === 0) {
+        await this.#reject(carried.unresolved.map((load) => ({ load, error: 'a record it refers to was not loaded (rejected, or never staged)' })));
         break;
       }
-      queue = unresolved;
+      const windows = carried.unresolved;
+      carried = await this.#pass(
+        (async function* () {
+          for (let i = 0; i < windows.length; i += RESOLVE_WINDOW) yield windows.slice(i, i + RESOLVE_WINDOW);
+        })(),
+      );
     }
     return { dataset: this.#scope.dataset, created: this.#created, updated: this.#updated, changedNotSent: this.#changedNotSent, rejected: this.#rejected };
   }
 
-  /** Sends again, under their keys, the batches a stopped run left `sending` whose records can all go now; returns their keys. */
-  async #resendUnfinished(queue: readonly PendingLoad[]): Promise<Set<string>> {
-    const byKey = new Map(queue.map((load) => [load.key, load]));
+  /** The pending records in key order, a window at a time. */
+  async *#pages(): AsyncGenerator<PendingLoad[]> {
+    for (let after: string | undefined; ; ) {
+      const page = await this.#store.pendingLoads(this.#scope, this.#options.target.name, { limit: RESOLVE_WINDOW, ...(after === undefined ? {} : { after }) });
+      if (page.length > 0) yield page;
+      if (page.length < RESOLVE_WINDOW) return;
+      after = page[page.length - 1]!.key;
+    }
+  }
+
+  /** Sends the windows' records whose references resolve; returns how many went and those that did not resolve. */
+  async #pass(windows: AsyncIterator<PendingLoad[]>): Promise<{ sent: number; unresolved: PendingLoad[] }> {
+    const unresolved: PendingLoad[] = [];
+    let sent = 0;
+    const prepare = async (): Promise<{ window: PendingLoad[]; resolved: Map<string, unknown> } | undefined> => {
+      const next = await windows.next();
+      return next.done ? undefined : { window: next.value, resolved: await this.#resolve(next.value) };
+    };
+    let preparing = prepare();
+    for (let current = await preparing; current; current = await preparing) {
+      preparing = prepare();
+      preparing.catch(() => undefined); // awaited on the next turn
+      const { window, resolved } = current;
+      const ready = window.filter((load) => resolved.has(load.key));
+      unresolved.push(...window.filter((load) => !resolved.has(load.key)));
+      await this.#inBatches(
+        ready.filter((load) => load.targetId === undefined),
+        (batch) => this.#create(batch, resolved),
+      );
+      for (const load of ready.filter((load) => load.targetId !== undefined)) await this.#update(load, resolved.get(load.key)!);
+      sent += ready.length;
+    }
+    return { sent, unresolved };
+  }
+
+  /** Sends again, under their keys, the batches a stopped run left `sending` whose records can all go now. */
+  async #resendUnfinished(): Promise<void> {
     const resent = new Set<string>();
     for (const batch of await this.#store.unfinishedBatches(this.#scope, this.#options.target.name)) {
+      const byKey = new Map((await this.#store.pendingLoads(this.#scope, this.#options.target.name, { keys: batch.keys })).map((load) => [load.key, load]));
       const loads = batch.keys.map((key) => byKey.get(key));
       // Records that moved on since (loaded, changed, sent again above) leave the batch to the ordinary path.
       if (loads.some((load) => load === undefined || load.targetId !== undefined || resent.has(load.key))) continue;
@@ -130,7 +150,6 @@ class DatasetLoader {
       await this.#create(loads as PendingLoad[], resolved, batch.idempotencyKey);
       for (const load of loads) resent.add(load!.key);
     }
-    return resent;
   }
 
   /** The records whose references all name loaded records, with those references replaced by target ids. */

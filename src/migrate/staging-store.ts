@@ -272,19 +272,22 @@ export class StagingStore {
 
   /**
    * The dataset's staged records that `target` still needs: never loaded (`targetId` undefined) or
-   * loaded with other content, and not rejected by that target; in key order.
+   * loaded with other content, and not rejected by that target; in key order, `limit` of them after the
+   * key `after`, or those of `keys`.
    */
-  async pendingLoads(scope: StageScope, target: string): Promise<PendingLoad[]> {
+  async pendingLoads(scope: StageScope, target: string, page: { readonly after?: string; readonly limit?: number; readonly keys?: readonly string[] } = {}): Promise<PendingLoad[]> {
     const { rows } = await this.#query<{ record_key: string; record: unknown; content_hash: string; target_id: string | null }>(
       `SELECT s.record_key, s.record, s.content_hash, k.target_id
          FROM failsafe_migrate.staged s
          LEFT JOIN failsafe_migrate.key_map k
            ON k.migration = s.migration AND k.target = $4 AND k.tenant = s.tenant AND k.dataset = s.dataset AND k.record_key = s.record_key
         WHERE s.migration = $1 AND s.tenant = $2 AND s.dataset = $3 AND (k.loaded_hash IS DISTINCT FROM s.content_hash)
+          AND ($5::text IS NULL OR s.record_key > $5) AND ($7::text[] IS NULL OR s.record_key = ANY($7))
           AND NOT EXISTS (SELECT 1 FROM failsafe_migrate.dead_letter d WHERE d.migration = s.migration AND d.tenant = s.tenant
                             AND d.dataset = s.dataset AND d.target = $4 AND d.record_key = s.record_key)
-        ORDER BY s.record_key`,
-      [scope.migration, scope.tenant, scope.dataset, target],
+        ORDER BY s.record_key
+        LIMIT $6`,
+      [scope.migration, scope.tenant, scope.dataset, target, page.after ?? null, page.limit ?? null, page.keys ?? null],
     );
     return rows.map((row) => ({ key: row.record_key, record: row.record, contentHash: row.content_hash, ...(row.target_id === null ? {} : { targetId: row.target_id }) }));
   }
