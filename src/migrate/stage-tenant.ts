@@ -50,6 +50,7 @@ export interface StageTenantResult {
 export async function stageTenant(options: StageTenantOptions): Promise<StageTenantResult> {
   const { migration, name, tenant } = options;
   const store = await StagingStore.open(options.staging);
+  const finishedKeys = new FinishedDatasetKeys(store, name, tenant);
   const order = migration.graph.order;
   const runId = await store.beginRun(name, tenant, order, migration.hash);
   const results: DatasetStageResult[] = [];
@@ -66,7 +67,7 @@ export async function stageTenant(options: StageTenantOptions): Promise<StageTen
     const datasetRun = fresh ? runId : earlier.runId;
     if (fresh) await store.restart(scope, runId);
     const definition = migration.definition.datasets[dataset] as DatasetDefinition<string>;
-    await stageDataset(options, store, scope, datasetRun, definition, fresh ? null : earlier.lastKey, (rows) => {
+    await stageDataset(options, store, finishedKeys, scope, datasetRun, definition, fresh ? null : earlier.lastKey, (rows) => {
       rowsDone += rows;
       options.onProgress?.({ ...progressOf('stage', 'rows', rowsDone, undefined, 0), current: `${tenant}/${dataset}` });
     }).catch((err: unknown) => {
@@ -84,6 +85,7 @@ export async function stageTenant(options: StageTenantOptions): Promise<StageTen
 async function stageDataset(
   options: StageTenantOptions,
   store: StagingStore,
+  finishedKeys: FinishedDatasetKeys,
   scope: StageScope,
   runId: string,
   definition: DatasetDefinition<string>,
@@ -97,11 +99,13 @@ async function stageDataset(
   await source.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   const fetch = (): Promise<{ rows: SourceRow[] }> => source.query<SourceRow>(`FETCH ${batchSize} FROM failsafe_extract`);
   let next: Promise<{ rows: SourceRow[] }> | undefined;
+  let written: Promise<void> = Promise.resolve();
   try {
     await source.query(`DECLARE failsafe_extract NO SCROLL CURSOR FOR SELECT * FROM (${definition.extract}) s${after} ORDER BY ${keyColumns}`, [tenant, ...(lastKey ?? [])]).catch((err: unknown) => {
       throw new FailsafeError('CONFIG', `${migration.file}: the extract of dataset ${scope.dataset} does not run: ${messageOf(err)}`, { cause: err });
     });
-    // The next batch is read from the source while this one is transformed and staged.
+    // Three batches in flight: the next is read from the source and this one transformed while the
+    // one before is written to the staging database. Batches commit in order, each with its checkpoint.
     next = fetch();
     for (;;) {
       options.signal?.throwIfAborted();
@@ -110,21 +114,26 @@ async function stageDataset(
       next = fetch();
       next.catch(() => undefined); // awaited on the next turn or below; a failure meanwhile is not unhandled
       const { records, failures } = transformRows(options, scope.dataset, definition, rows);
-      await rejectUnknownReferences(store, scope, records, failures);
+      await written;
+      // References are checked against what is committed, the batch before included.
+      await rejectUnknownReferences(store, finishedKeys, scope, records, failures);
       const keyOfLast = sourceKey(definition, rows[rows.length - 1]!);
       const staged = records.map(({ key, json, contentHash }) => ({ key, json, contentHash }));
-      await store.stageBatch(scope, runId, { records: staged, failures, rows: rows.length, lastKey: keyOfLast });
-      onRows(rows.length);
+      written = store.stageBatch(scope, runId, { records: staged, failures, rows: rows.length, lastKey: keyOfLast }).then(() => onRows(rows.length));
+      written.catch(() => undefined); // awaited on the next turn or below
     }
+    await written;
   } finally {
-    await next?.catch(() => undefined); // the session is idle before the transaction ends
+    // Both sessions are idle before the source transaction ends and the caller goes on.
+    await Promise.all([next?.catch(() => undefined), written.catch(() => undefined)]);
     await source.query('ROLLBACK').catch(() => undefined);
   }
 }
 
 interface BuiltRecord extends StagedRecord {
   readonly record: TargetRecord;
-  readonly references: readonly Reference[];
+  /** The records it refers to, by dataset and staging key. */
+  readonly references: readonly { readonly dataset: string; readonly key: string }[];
 }
 
 /** Runs `transform` on each row; a row that throws becomes a failure. */
@@ -139,16 +148,16 @@ function transformRows(
   const failures: StageFailure[] = [];
   for (const row of rows) {
     const key = recordKey(sourceKey(definition, row));
-    const references: Reference[] = [];
+    const references: { dataset: string; key: string }[] = [];
     const ctx = {
       tenant,
       ref: (target: string, value: SourceKey): Reference => {
         if (target !== dataset && !migration.graph.reaches(dataset, target)) {
           throw new FailsafeError('CONFIG', `${migration.file}: dataset ${dataset} refers to ${target}, which it does not depend on (add it to dependsOn)`);
         }
-        const reference: Reference = { $ref: [target, keyValues(value)] };
-        references.push(reference);
-        return reference;
+        const values = keyValues(value);
+        references.push({ dataset: target, key: recordKey(values) });
+        return { $ref: [target, values] };
       },
     };
     let output: TargetRecord | readonly TargetRecord[] | null | undefined;
@@ -172,28 +181,55 @@ function transformRows(
  * Moves records whose references name nothing staged to the failures, until none is left: a record
  * referring to one rejected in the same batch goes too (a guest introduced by a rejected guest).
  */
-async function rejectUnknownReferences(store: StagingStore, scope: StageScope, records: BuiltRecord[], failures: StageFailure[]): Promise<void> {
+async function rejectUnknownReferences(store: StagingStore, finishedKeys: FinishedDatasetKeys, scope: StageScope, records: BuiltRecord[], failures: StageFailure[]): Promise<void> {
   const wanted = new Map<string, Set<string>>();
   for (const record of records) {
-    for (const { $ref: [dataset, key] } of record.references) {
+    for (const { dataset, key } of record.references) {
       if (!wanted.has(dataset)) wanted.set(dataset, new Set());
-      wanted.get(dataset)!.add(recordKey(key));
+      wanted.get(dataset)!.add(key);
     }
   }
-  const staged = new Map<string, Set<string>>();
-  for (const [dataset, keys] of wanted) staged.set(dataset, await store.stagedKeys({ ...scope, dataset }, [...keys]));
+  const staged = new Map<string, ReadonlySet<string>>();
+  for (const [dataset, keys] of wanted) {
+    // The dataset being staged is asked batch by batch; a finished one is read once.
+    staged.set(dataset, dataset === scope.dataset ? await store.stagedKeys({ ...scope, dataset }, [...keys]) : await finishedKeys.of(dataset));
+  }
+  // A dataset's own records of this batch count too, while they are kept.
+  const inBatch = new Set(records.map((record) => record.key));
+  const exists = ({ dataset, key }: { dataset: string; key: string }): boolean => staged.get(dataset)!.has(key) || (dataset === scope.dataset && inBatch.has(key));
   for (let removed = true; removed; ) {
-    // A dataset's own records of this batch count too, while they are kept.
-    const inBatch = new Set(records.map((record) => record.key));
-    const exists = (dataset: string, key: string): boolean => staged.get(dataset)!.has(key) || (dataset === scope.dataset && inBatch.has(key));
     removed = false;
     for (let i = records.length - 1; i >= 0; i--) {
-      const missing = records[i]!.references.find(({ $ref: [dataset, key] }) => !exists(dataset, recordKey(key)));
+      const missing = records[i]!.references.find((reference) => !exists(reference));
       if (!missing) continue;
       const [record] = records.splice(i, 1);
-      failures.push({ key: record!.key, record: record!.record, error: `reference to ${missing.$ref[0]} ${recordKey(missing.$ref[1])}: no such record staged` });
+      inBatch.delete(record!.key);
+      failures.push({ key: record!.key, record: record!.record, error: `reference to ${missing.dataset} ${missing.key}: no such record staged` });
       removed = true;
     }
+  }
+}
+
+/**
+ * The staged keys of datasets staged before the one being staged (dependencies always are), read
+ * once each: one query per referenced dataset instead of one per batch.
+ */
+class FinishedDatasetKeys {
+  readonly #store: StagingStore;
+  readonly #migration: string;
+  readonly #tenant: string;
+  readonly #keys = new Map<string, Promise<ReadonlySet<string>>>();
+
+  constructor(store: StagingStore, migration: string, tenant: string) {
+    this.#store = store;
+    this.#migration = migration;
+    this.#tenant = tenant;
+  }
+
+  of(dataset: string): Promise<ReadonlySet<string>> {
+    let keys = this.#keys.get(dataset);
+    if (!keys) this.#keys.set(dataset, (keys = this.#store.allStagedKeys({ migration: this.#migration, tenant: this.#tenant, dataset })));
+    return keys;
   }
 }
 

@@ -223,9 +223,10 @@ export class StagingStore {
       if (batch.records.length > 0) {
         await client.query(
           `INSERT INTO failsafe_migrate.staged (migration, tenant, dataset, record_key, run_id, record, content_hash)
-           SELECT $1, $2, $3, k, $4, r::jsonb, h FROM unnest($5::text[], $6::text[], $7::text[]) AS u(k, r, h)
+           SELECT $1, $2, $3, e->>'k', $4, e->'r', e->>'h' FROM jsonb_array_elements($5::jsonb) AS e
            ON CONFLICT (migration, tenant, dataset, record_key) DO UPDATE SET run_id = excluded.run_id, record = excluded.record, content_hash = excluded.content_hash`,
-          [migration, tenant, dataset, runId, batch.records.map((r) => r.key), batch.records.map((r) => r.json), batch.records.map((r) => r.contentHash)],
+          // One JSON document with the records' JSON inside as it is: a text[] parameter escapes every quote of every record.
+          [migration, tenant, dataset, runId, `[${batch.records.map((r) => `{"k":${JSON.stringify(r.key)},"h":"${r.contentHash}","r":${r.json}}`).join(',')}]`],
         );
       }
       if (batch.failures.length > 0) {
@@ -258,6 +259,15 @@ export class StagingStore {
       await client.query('DELETE FROM failsafe_migrate.staged WHERE migration = $1 AND tenant = $2 AND dataset = $3 AND run_id <> $4', [migration, tenant, dataset, runId]);
       await client.query('UPDATE failsafe_migrate.stage_progress SET done = true WHERE migration = $1 AND tenant = $2 AND dataset = $3', [migration, tenant, dataset]);
     });
+  }
+
+  /** Every key staged for the dataset. */
+  async allStagedKeys(scope: StageScope): Promise<Set<string>> {
+    const { rows } = await this.#query<{ record_key: string }>(
+      'SELECT record_key FROM failsafe_migrate.staged WHERE migration = $1 AND tenant = $2 AND dataset = $3',
+      [scope.migration, scope.tenant, scope.dataset],
+    );
+    return new Set(rows.map((row) => row.record_key));
   }
 
   /** Of `keys`, those staged for `dataset`. */
