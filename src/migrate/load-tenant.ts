@@ -105,10 +105,10 @@ class DatasetLoader {
   /** The pending records in key order, a window at a time. */
   async *#pages(): AsyncGenerator<PendingLoad[]> {
     for (let after: string | undefined; ; ) {
-      const page = await this.#store.pendingLoads(this.#scope, this.#options.target.name, { limit: RESOLVE_WINDOW, ...(after === undefined ? {} : { after }) });
-      if (page.length > 0) yield page;
-      if (page.length < RESOLVE_WINDOW) return;
-      after = page[page.length - 1]!.key;
+      const { loads, lastKey } = await this.#store.pendingLoads(this.#scope, this.#options.target.name, { limit: RESOLVE_WINDOW, ...(after === undefined ? {} : { after }) });
+      if (loads.length > 0) yield loads;
+      if (lastKey === undefined) return;
+      after = lastKey;
     }
   }
 
@@ -141,7 +141,8 @@ class DatasetLoader {
   async #resendUnfinished(): Promise<void> {
     const resent = new Set<string>();
     for (const batch of await this.#store.unfinishedBatches(this.#scope, this.#options.target.name)) {
-      const byKey = new Map((await this.#store.pendingLoads(this.#scope, this.#options.target.name, { keys: batch.keys })).map((load) => [load.key, load]));
+      const { loads: pending } = await this.#store.pendingLoads(this.#scope, this.#options.target.name, { keys: batch.keys });
+      const byKey = new Map(pending.map((load) => [load.key, load]));
       const loads = batch.keys.map((key) => byKey.get(key));
       // Records that moved on since (loaded, changed, sent again above) leave the batch to the ordinary path.
       if (loads.some((load) => load === undefined || load.targetId !== undefined || resent.has(load.key))) continue;

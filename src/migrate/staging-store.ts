@@ -53,7 +53,7 @@ CREATE TABLE IF NOT EXISTS failsafe_migrate.dead_letter (
   body text,
   at timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX IF NOT EXISTS dead_letter_dataset ON failsafe_migrate.dead_letter (migration, tenant, dataset);
+CREATE INDEX IF NOT EXISTS dead_letter_record ON failsafe_migrate.dead_letter (migration, tenant, dataset, record_key);
 CREATE TABLE IF NOT EXISTS failsafe_migrate.key_map (
   migration text NOT NULL,
   target text NOT NULL,
@@ -282,24 +282,44 @@ export class StagingStore {
 
   /**
    * The dataset's staged records that `target` still needs: never loaded (`targetId` undefined) or
-   * loaded with other content, and not rejected by that target; in key order, `limit` of them after the
-   * key `after`, or those of `keys`.
+   * loaded with other content, and not rejected by that target. One page of staged records in key
+   * order (`limit` after the key `after`), or those of `keys`; `lastKey` is the page's last staged key
+   * (undefined when the page was empty), for the next page.
+   *
+   * Three queries of index lookups, not one join: while a load runs, the key map grows from nothing
+   * faster than statistics follow, and a join planned on "empty" scanned it once per staged row.
    */
-  async pendingLoads(scope: StageScope, target: string, page: { readonly after?: string; readonly limit?: number; readonly keys?: readonly string[] } = {}): Promise<PendingLoad[]> {
-    const { rows } = await this.#query<{ record_key: string; record: unknown; content_hash: string; target_id: string | null }>(
-      `SELECT s.record_key, s.record, s.content_hash, k.target_id
-         FROM failsafe_migrate.staged s
-         LEFT JOIN failsafe_migrate.key_map k
-           ON k.migration = s.migration AND k.target = $4 AND k.tenant = s.tenant AND k.dataset = s.dataset AND k.record_key = s.record_key
-        WHERE s.migration = $1 AND s.tenant = $2 AND s.dataset = $3 AND (k.loaded_hash IS DISTINCT FROM s.content_hash)
-          AND ($5::text IS NULL OR s.record_key > $5) AND ($7::text[] IS NULL OR s.record_key = ANY($7))
-          AND NOT EXISTS (SELECT 1 FROM failsafe_migrate.dead_letter d WHERE d.migration = s.migration AND d.tenant = s.tenant
-                            AND d.dataset = s.dataset AND d.target = $4 AND d.record_key = s.record_key)
-        ORDER BY s.record_key
-        LIMIT $6`,
-      [scope.migration, scope.tenant, scope.dataset, target, page.after ?? null, page.limit ?? null, page.keys ?? null],
+  async pendingLoads(
+    scope: StageScope,
+    target: string,
+    page: { readonly after?: string; readonly limit?: number; readonly keys?: readonly string[] },
+  ): Promise<{ readonly loads: PendingLoad[]; readonly lastKey: string | undefined }> {
+    const { migration, tenant, dataset } = scope;
+    const { rows: staged } = await this.#query<{ record_key: string; record: unknown; content_hash: string }>(
+      `SELECT record_key, record, content_hash FROM failsafe_migrate.staged
+        WHERE migration = $1 AND tenant = $2 AND dataset = $3 AND ($4::text IS NULL OR record_key > $4) AND ($5::text[] IS NULL OR record_key = ANY($5))
+        ORDER BY record_key LIMIT $6`,
+      [migration, tenant, dataset, page.after ?? null, page.keys ?? null, page.limit ?? null],
     );
-    return rows.map((row) => ({ key: row.record_key, record: row.record, contentHash: row.content_hash, ...(row.target_id === null ? {} : { targetId: row.target_id }) }));
+    const keys = staged.map((row) => row.record_key);
+    const { rows: loaded } = await this.#query<{ record_key: string; target_id: string; loaded_hash: string }>(
+      `SELECT record_key, target_id, loaded_hash FROM failsafe_migrate.key_map
+        WHERE migration = $1 AND target = $2 AND tenant = $3 AND dataset = $4 AND record_key = ANY($5::text[])`,
+      [migration, target, tenant, dataset, keys],
+    );
+    const { rows: rejected } = await this.#query<{ record_key: string }>(
+      `SELECT record_key FROM failsafe_migrate.dead_letter WHERE migration = $1 AND tenant = $2 AND dataset = $3 AND target = $4 AND record_key = ANY($5::text[])`,
+      [migration, tenant, dataset, target, keys],
+    );
+    const byKey = new Map(loaded.map((row) => [row.record_key, row]));
+    const refused = new Set(rejected.map((row) => row.record_key));
+    const loads: PendingLoad[] = [];
+    for (const row of staged) {
+      const before = byKey.get(row.record_key);
+      if (before?.loaded_hash === row.content_hash || refused.has(row.record_key)) continue;
+      loads.push({ key: row.record_key, record: row.record, contentHash: row.content_hash, ...(before ? { targetId: before.target_id } : {}) });
+    }
+    return { loads, lastKey: keys[keys.length - 1] };
   }
 
   /** Target ids of `keys` in `dataset` (those loaded into `target`). */
