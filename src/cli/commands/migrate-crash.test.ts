@@ -4,17 +4,14 @@
  * that were in flight, the key map for the rest).
  */
 import type { ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTargetApi } from '../../../examples/concierge-migration/target-api.js';
 import { cli, collect, spawnCli } from '../../../test/cli.js';
+import { createLegacyDatabase, EXAMPLE_MIGRATION } from '../../../test/concierge-example.js';
 import { trackLeaks } from '../../../test/leak-check.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/postgres.js';
 
-const EXAMPLE = fileURLToPath(new URL('../../../examples/concierge-migration/', import.meta.url));
 const TRIALS = 5;
 /** Records per second, for the API and the migration's limit alike: loading tenant 1 (173 records) takes ~2 s. */
 const RATE = 60;
@@ -23,16 +20,10 @@ describe('migrate run killed while loading', () => {
   let source: TestDatabase;
   const databases: TestDatabase[] = [];
   const leaks = trackLeaks();
-  const migration = join(EXAMPLE, 'migration.ts');
+  const migration = EXAMPLE_MIGRATION;
 
   beforeAll(async () => {
-    source = await createTestDatabase('migrate_kill_src');
-    const session = await source.connect();
-    try {
-      for (const file of ['legacy-schema.sql', 'legacy-sample.sql']) await session.query(await readFile(join(EXAMPLE, file), 'utf8'));
-    } finally {
-      await session.end();
-    }
+    source = await createLegacyDatabase('migrate_kill_src');
   });
   afterAll(async () => {
     await Promise.all([source, ...databases].map((db) => db.drop()));

@@ -1,13 +1,12 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, runCli, tempDir } from '../../../test/cli.js';
+import { createLegacyDatabase, EXAMPLE_MIGRATION } from '../../../test/concierge-example.js';
 import { trackLeaks } from '../../../test/leak-check.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/postgres.js';
 import { startTargetApi } from '../../../examples/concierge-migration/target-api.js';
 
-const EXAMPLE = fileURLToPath(new URL('../../../examples/concierge-migration/', import.meta.url));
 
 /** The reference example's migration on its legacy schema: plan, stage, resume, status, and bad input. */
 describe('failsafe migrate', () => {
@@ -15,17 +14,11 @@ describe('failsafe migrate', () => {
   let staging: TestDatabase;
   const api = {} as { db: TestDatabase };
   const leaks = trackLeaks();
-  const migration = join(EXAMPLE, 'migration.ts');
+  const migration = EXAMPLE_MIGRATION;
   const env = (): Record<string, string> => source.env;
 
   beforeAll(async () => {
-    [source, staging, api.db] = await Promise.all([createTestDatabase('migrate_cli_src'), createTestDatabase('migrate_cli_stage'), createTestDatabase('migrate_cli_api')]);
-    const session = await source.connect();
-    try {
-      for (const file of ['legacy-schema.sql', 'legacy-sample.sql']) await session.query(await readFile(join(EXAMPLE, file), 'utf8'));
-    } finally {
-      await session.end();
-    }
+    [source, staging, api.db] = await Promise.all([createLegacyDatabase('migrate_cli_src'), createTestDatabase('migrate_cli_stage'), createTestDatabase('migrate_cli_api')]);
   });
   afterAll(async () => {
     await Promise.all([source, staging, api.db].map((db) => db.drop()));

@@ -1,0 +1,22 @@
+/** The example migration (examples/concierge-migration/) for tests: its file and a legacy database with its sample data. */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createTestDatabase, type TestDatabase } from './postgres.js';
+
+const EXAMPLE = fileURLToPath(new URL('../examples/concierge-migration/', import.meta.url));
+
+/** The example's migration.ts. */
+export const EXAMPLE_MIGRATION = join(EXAMPLE, 'migration.ts');
+
+/** A fresh database with the legacy schema and its small sample (two hotels, a few dirty rows). */
+export async function createLegacyDatabase(prefix: string): Promise<TestDatabase> {
+  const db = await createTestDatabase(prefix);
+  const session = await db.connect();
+  try {
+    for (const file of ['legacy-schema.sql', 'legacy-sample.sql']) await session.query(await readFile(join(EXAMPLE, file), 'utf8'));
+  } finally {
+    await session.end();
+  }
+  return db;
+}
