@@ -43,6 +43,12 @@ export interface LoadSpec {
   readonly ids: (response: unknown) => readonly (string | number)[];
   /** How a changed record updates the target record it created; without it, changes are reported, not sent. */
   readonly update?: { readonly method?: 'PUT' | 'PATCH'; readonly endpoint: (targetId: string) => string };
+  /**
+   * The error budget: the load of this dataset stops (and with it the tenant's run, state kept) once the
+   * target has refused more records than this, a count or a share of the records sent (`'2%'`).
+   * Default: no limit; refused records are dead letters either way.
+   */
+  readonly maxRejected?: number | `${number}%`;
 }
 
 export interface DatasetDefinition<Names extends string, Row extends SourceRow = SourceRow> {

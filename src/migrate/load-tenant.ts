@@ -214,6 +214,7 @@ class DatasetLoader {
     if (batch.length === 1) {
       await this.#store.batchDone(this.#scope, target, idempotencyKey, [], [rejection(batch[0]!, answer)]);
       this.#rejected++;
+      this.#checkBudget();
       return;
     }
     // The target refused the batch: halves go on their own, until each refused record is alone.
@@ -242,7 +243,23 @@ class DatasetLoader {
     } else {
       await this.#store.batchDone(this.#scope, target, idempotencyKey, [], [rejection(load, answer)]);
       this.#rejected++;
+      this.#checkBudget();
     }
+  }
+
+  /** Stops the load once the target refused more records than the dataset's error budget allows. */
+  #checkBudget(): void {
+    const budget = this.#definition.load.maxRejected;
+    if (budget === undefined) return;
+    const sent = this.#created + this.#updated + this.#rejected;
+    const allowed = typeof budget === 'number' ? budget : (Number.parseFloat(budget) / 100) * sent;
+    // A share is judged once enough records went for it to mean something.
+    if (this.#rejected <= allowed || (typeof budget === 'string' && sent < 100)) return;
+    throw new FailsafeError(
+      'VERIFY_FAILED',
+      `the target refused ${this.#rejected} of ${sent} records of dataset ${this.#scope.dataset}, over its budget of ${budget}; the load stopped`,
+      { hint: 'see them with `failsafe migrate errors`, fix the mapping or the data, then `failsafe migrate redrive`' },
+    );
   }
 
   async #reject(failures: readonly { readonly load: PendingLoad; readonly error: string }[]): Promise<void> {

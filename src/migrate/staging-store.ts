@@ -384,6 +384,16 @@ export class StagingStore {
     });
   }
 
+  /** Forgets what `target` refused (of one dataset, or all), so those records are pending again; returns how many. */
+  async forgetRefusals(migration: string, tenant: string, target: string, dataset?: string): Promise<number> {
+    const { rows } = await this.#query<{ n: number }>(
+      `WITH gone AS (DELETE FROM failsafe_migrate.dead_letter WHERE migration = $1 AND tenant = $2 AND target = $3 AND ($4::text IS NULL OR dataset = $4) RETURNING 1)
+       SELECT count(*)::int AS n FROM gone`,
+      [migration, tenant, target, dataset ?? null],
+    );
+    return rows[0]!.n;
+  }
+
   /** The dead letters of a migration and tenant, oldest first, optionally of one dataset. */
   async deadLetters(migration: string, tenant: string, dataset?: string): Promise<DeadLetter[]> {
     const { rows } = await this.#query<{ dataset: string; target: string | null; record_key: string; error: string; http_status: number | null; at: Date }>(

@@ -1,5 +1,5 @@
 /**
- * What `failsafe migrate plan|run|status|errors` do (declared in migrate.ts): load the migration file,
+ * What `failsafe migrate plan|run|redrive|status|errors` do (declared in migrate.ts): load the migration file,
  * connect to the source, the staging database (embedded PostgreSQL under `.failsafe/migrate/` unless
  * `--staging` names one) and the target, and call the engine in src/migrate.
  */
@@ -123,6 +123,30 @@ function reportTenant(ctx: CommandContext, tenant: string, staged: StageTenantRe
       [1, 2, 3, 4],
     );
   }
+}
+
+export async function runMigrateRedrive(ctx: CommandContext, options: MigrateOptions & { tenant: string[]; dataset?: string; target?: string }): Promise<void> {
+  const migration = await loadMigration(options.migration);
+  if (options.dataset !== undefined && !migration.graph.order.includes(options.dataset)) {
+    throw new FailsafeError('USAGE', `--dataset ${options.dataset}: no dataset ${options.dataset} in ${migration.file}`);
+  }
+  const target = chooseTarget(migration, options.target, ctx);
+  await withStaging(options, async (openStaging) => {
+    const staging = await openStaging();
+    try {
+      const store = await StagingStore.open(staging);
+      for (const tenant of options.tenant) {
+        const forgotten = await store.forgetRefusals(migrationName(migration), tenant, target.name, options.dataset);
+        const loaded = await loadTenant({ migration, name: migrationName(migration), tenant, staging, target, onProgress: ctx.progress.listener, signal: ctx.signal });
+        ctx.progress.done();
+        ctx.output.result({ tenant, redriven: forgotten, target: target.name, loaded });
+        ctx.output.line(`tenant ${tenant}: ${formatCount(forgotten, 'refused record')} sent again`);
+        reportTenant(ctx, tenant, undefined, target.name, loaded);
+      }
+    } finally {
+      await staging.end();
+    }
+  });
 }
 
 export async function runMigrateStatus(ctx: CommandContext, options: MigrateOptions & { tenant: string[] }): Promise<void> {

@@ -107,11 +107,52 @@ describe('failsafe migrate', () => {
         expect(changed).toMatch(/guest\s+0\s+1\s+0\s+0/);
         const { rows } = await apiSession.query<{ last: string; updated: number }>("SELECT body->>'lastName' AS last, updated FROM api_record WHERE kind = 'guests' AND body->>'firstName' = 'Guest2'");
         expect(rows).toEqual([{ last: 'Renamed', updated: 1 }]);
+
+        // The refused vendor gets a name at the source: restaged, then sent again.
+        const fix = await source.connect();
+        await fix.query("UPDATE gc_vendor SET vendor_nm = 'Limousines Ltd' WHERE vendor_cd = 'LIMO'");
+        await fix.end();
+        await run('--only', 'vendor', '--stage-only');
+        const redriven = await cli(['migrate', 'redrive', '-m', migration, '--staging', staging.url, '--tenant', '1', '--dataset', 'vendor'], { env: { ...env(), CONCIERGE_API_URL: target.url } });
+        expect(redriven).toMatch(/tenant 1: 1 refused record sent again/);
+        expect(redriven).toMatch(/vendor\s+1\s+0\s+0\s+0/);
+        expect((await kinds()).vendors).toBe(3);
       } finally {
         await target.close();
       }
     } finally {
       await apiSession.end();
+    }
+  });
+
+  it('stops a load that goes over its error budget: exit 3, naming the dataset and the budget', async () => {
+    const work = await tempDir();
+    const apiSession = await api.db.connect();
+    const target = await startTargetApi(apiSession);
+    try {
+      // The example with a budget of no refused vendors: its nameless vendor stops the load.
+      const strict = join(work.path, 'strict.ts');
+      await writeFile(
+        strict,
+        `import base from ${JSON.stringify(EXAMPLE_MIGRATION)};\n` +
+          'const vendor = base.datasets.vendor;\n' +
+          'export default { ...base, datasets: { ...base.datasets, vendor: { ...vendor, load: { ...vendor.load, maxRejected: 0 } } } };\n',
+      );
+      const result = await runCli(['migrate', 'run', '-m', strict, '--source', source.url, '--staging', staging.url, '--tenant', '2'], { env: { ...env(), CONCIERGE_API_URL: target.url } });
+      expect(result.code).toBe(0);
+      const legacy = await source.connect();
+      await legacy.query("INSERT INTO gc_vendor VALUES (2, 'NONAME', '', NULL, NULL, NULL, NULL)");
+      await legacy.end();
+      const over = await runCli(['migrate', 'run', '-m', strict, '--source', source.url, '--staging', staging.url, '--tenant', '2', '--only', 'vendor'], { env: { ...env(), CONCIERGE_API_URL: target.url } });
+      expect(over.code).toBe(3);
+      expect(over.stderr).toMatch(/load dataset vendor of tenant 2 into reference: the target refused 1 of 1 records of dataset vendor, over its budget of 0; the load stopped/);
+    } finally {
+      await target.close();
+      await apiSession.end();
+      await work.remove();
+      const legacy = await source.connect();
+      await legacy.query("DELETE FROM gc_vendor WHERE vendor_cd = 'NONAME'");
+      await legacy.end();
     }
   });
 

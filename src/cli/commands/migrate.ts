@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { runAction, withExamples } from '../command.js';
 import { parsePositiveInteger } from './option-parsers.js';
 
-/** `failsafe migrate plan|run|status|errors`: the migration engine (docs/migration.md). Loading into targets comes next. */
+/** `failsafe migrate plan|run|redrive|status|errors`: the migration engine (docs/migration.md). Loading into targets comes next. */
 export function registerMigrate(program: Command): void {
   const migrate = program.command('migrate').description('move tenants from another system through a typed dataset graph (docs/migration.md)');
   const common = (command: Command): Command =>
@@ -39,6 +39,13 @@ export function registerMigrate(program: Command): void {
     .option('--dataset <name>', 'only this dataset');
   withExamples(errors, 'failsafe migrate errors -m migration.ts --tenant 42 --dataset guest');
   errors.action(runAction(async () => (await import('./migrate-run.js')).runMigrateErrors));
+
+  const redrive = common(migrate.command('redrive').description("send the records a target refused again, after a fix (a changed mapping: `run --only D --stage-only` first)"))
+    .requiredOption('--tenant <id...>', 'tenant ids')
+    .option('--dataset <name>', 'only this dataset')
+    .option('--target <name>', "the migration's target (default: its only one)");
+  withExamples(redrive, 'failsafe migrate redrive -m migration.ts --tenant 42 --dataset vendor');
+  redrive.action(runAction(async () => (await import('./migrate-run.js')).runMigrateRedrive));
 
   const status = common(migrate.command('status').description('per tenant and dataset: rows read, records staged, rejected')).requiredOption('--tenant <id...>', 'tenant ids');
   withExamples(status, 'failsafe migrate status -m migration.ts --tenant 42 --json');
