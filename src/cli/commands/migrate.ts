@@ -10,7 +10,7 @@ export function registerMigrate(program: Command): void {
       .option('-m, --migration <file>', 'the migration definition (TypeScript or JavaScript)', 'migration.ts')
       .option('--staging <url>', 'staging database (password from PGPASSWORD or ~/.pgpass); default: embedded PostgreSQL under .failsafe/migrate/');
 
-  const plan = common(migrate.command('plan').description("the datasets in order, and the source rows of one tenant's"))
+  const plan = common(migrate.command('plan').description("the datasets in load order, with one tenant's source row counts"))
     .requiredOption('--source <url>', 'source database (password from PGPASSWORD or ~/.pgpass)')
     .requiredOption('--tenant <id>', 'tenant id, as the extracts take it ($1)');
   withExamples(plan, 'PGPASSWORD=... failsafe migrate plan -m examples/concierge-migration/migration.ts --source postgres://ro@legacy/gc --tenant 42');
