@@ -394,6 +394,27 @@ export class StagingStore {
     return rows[0]!.n;
   }
 
+  /**
+   * Forgets a tenant's staging (records, checkpoints, staging dead letters) or, with `target`, what
+   * was loaded into that target (key map, batches, its dead letters); returns the rows removed per table.
+   * Forgetting a target's key map makes the next load create every record there again.
+   */
+  async reset(migration: string, tenant: string, target?: string): Promise<Record<string, number>> {
+    const tables = target === undefined ? ['staged', 'stage_progress', 'dead_letter'] : ['key_map', 'load_batch', 'dead_letter'];
+    const removed: Record<string, number> = {};
+    await this.#transaction(async (client) => {
+      for (const table of tables) {
+        const scope = target === undefined ? (table === 'dead_letter' ? ' AND target IS NULL' : '') : ' AND target = $3';
+        const { rows } = await client.query<{ n: number }>(
+          `WITH gone AS (DELETE FROM failsafe_migrate.${table} WHERE migration = $1 AND tenant = $2${scope} RETURNING 1) SELECT count(*)::int AS n FROM gone`,
+          target === undefined ? [migration, tenant] : [migration, tenant, target],
+        );
+        removed[table] = rows[0]!.n;
+      }
+    });
+    return removed;
+  }
+
   /** The dead letters of a migration and tenant, oldest first, optionally of one dataset. */
   async deadLetters(migration: string, tenant: string, dataset?: string): Promise<DeadLetter[]> {
     const { rows } = await this.#query<{ dataset: string; target: string | null; record_key: string; error: string; http_status: number | null; at: Date }>(

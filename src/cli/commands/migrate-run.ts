@@ -1,5 +1,5 @@
 /**
- * What `failsafe migrate plan|run|redrive|status|errors` do (declared in migrate.ts): load the migration file,
+ * What `failsafe migrate plan|run|redrive|reset|status|errors` do (declared in migrate.ts): load the migration file,
  * connect to the source, the staging database (embedded PostgreSQL under `.failsafe/migrate/` unless
  * `--staging` names one) and the target, and call the engine in src/migrate.
  */
@@ -14,6 +14,7 @@ import { stageTenant, type StageTenantResult } from '../../migrate/stage-tenant.
 import { StagingStore } from '../../migrate/staging-store.js';
 import { connect, parsePostgresUrl, urlHasPassword, type PgSession } from '../../postgres/connection.js';
 import type { CommandContext } from '../context.js';
+import { ExitCode } from '../exit-codes.js';
 
 interface MigrateOptions {
   readonly migration: string;
@@ -147,6 +148,26 @@ export async function runMigrateRedrive(ctx: CommandContext, options: MigrateOpt
       await staging.end();
     }
   });
+}
+
+export async function runMigrateReset(ctx: CommandContext, options: MigrateOptions & { tenant: string[]; target?: string; yes?: boolean }): Promise<ExitCode> {
+  const migration = await loadMigration(options.migration);
+  const target = options.target === undefined ? undefined : chooseTarget(migration, options.target, ctx).name;
+  const what = target === undefined ? 'staged records, checkpoints and staging dead letters' : `the key map, batches and dead letters of target ${target}`;
+  if (!options.yes) {
+    ctx.output.line(`would forget, for tenant(s) ${options.tenant.join(', ')}: ${what}`);
+    if (target !== undefined) ctx.output.line(`the next load into ${target} would then create every record there again`);
+    ctx.output.line('give --yes to do it');
+    return ExitCode.Usage;
+  }
+  await withStagingStore(options, async (store) => {
+    for (const tenant of options.tenant) {
+      const removed = await store.reset(migrationName(migration), tenant, target);
+      ctx.output.result({ tenant, ...(target === undefined ? {} : { target }), removed });
+      ctx.output.line(`tenant ${tenant}: forgot ${Object.entries(removed).map(([table, n]) => `${n} ${table}`).join(', ')}`);
+    }
+  });
+  return ExitCode.Ok;
 }
 
 export async function runMigrateStatus(ctx: CommandContext, options: MigrateOptions & { tenant: string[] }): Promise<void> {

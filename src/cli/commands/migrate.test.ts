@@ -156,6 +156,20 @@ describe('failsafe migrate', () => {
     }
   });
 
+  it("resets a tenant's staging, or a target's load state, only with --yes", async () => {
+    const reset = (...extra: string[]) => runCli(['migrate', 'reset', '-m', migration, '--staging', staging.url, '--tenant', '2', ...extra], { env: env() });
+    const asked = await reset();
+    expect(asked.code).toBe(2);
+    expect(asked.stdout).toMatch(/would forget, for tenant\(s\) 2: staged records, checkpoints and staging dead letters\ngive --yes to do it/);
+    const done = await reset('--yes');
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stdout).toMatch(/tenant 2: forgot (\d+) staged, 5 stage_progress, 0 dead_letter/);
+    const status = await cli(['migrate', 'status', '-m', migration, '--staging', staging.url, '--tenant', '2'], { env: env() });
+    expect(status).toMatch(/guest\s+0\s+0\s+not staged/);
+    const target = await reset('--target', 'reference', '--yes');
+    expect(target.stdout).toMatch(/tenant 2: forgot \d+ key_map, \d+ load_batch, \d+ dead_letter/);
+  });
+
   it('refuses a misspelled dataset, an unknown target, and a migration that does not load, each in one line', async () => {
     const base = ['migrate', 'run', '--source', source.url, '--staging', staging.url, '--tenant', '1'];
     const typo = await runCli([...base, '-m', migration, '--stage-only', '--only', 'gest'], { env: env() });

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { runAction, withExamples } from '../command.js';
 import { parsePositiveInteger } from './option-parsers.js';
 
-/** `failsafe migrate plan|run|redrive|status|errors`: the migration engine (docs/migration.md). Loading into targets comes next. */
+/** `failsafe migrate plan|run|redrive|reset|status|errors`: the migration engine (docs/migration.md). Loading into targets comes next. */
 export function registerMigrate(program: Command): void {
   const migrate = program.command('migrate').description('move tenants from another system through a typed dataset graph (docs/migration.md)');
   const common = (command: Command): Command =>
@@ -46,6 +46,13 @@ export function registerMigrate(program: Command): void {
     .option('--target <name>', "the migration's target (default: its only one)");
   withExamples(redrive, 'failsafe migrate redrive -m migration.ts --tenant 42 --dataset vendor');
   redrive.action(runAction(async () => (await import('./migrate-run.js')).runMigrateRedrive));
+
+  const reset = common(migrate.command('reset').description("forget a tenant's staging, or with --target what was loaded into that target (the next load creates every record there again)"))
+    .requiredOption('--tenant <id...>', 'tenant ids')
+    .option('--target <name>', 'forget the load state of this target instead of the staging')
+    .option('--yes', 'do it; without it, only say what would be forgotten');
+  withExamples(reset, 'failsafe migrate reset -m migration.ts --tenant 42 --yes', 'failsafe migrate reset -m migration.ts --tenant 42 --target qa --yes');
+  reset.action(runAction(async () => (await import('./migrate-run.js')).runMigrateReset));
 
   const status = common(migrate.command('status').description('per tenant and dataset: rows read, records staged, rejected')).requiredOption('--tenant <id...>', 'tenant ids');
   withExamples(status, 'failsafe migrate status -m migration.ts --tenant 42 --json');
