@@ -7,6 +7,7 @@
  * is split until the records it rejects are alone; those become dead letters and the rest loads.
  */
 import { createHash } from 'node:crypto';
+import { forEachConcurrently } from '../core/concurrently.js';
 import { FailsafeError, withContext } from '../core/errors.js';
 import { progressOf, type ProgressListener } from '../core/progress.js';
 import type { PgSession } from '../postgres/connection.js';
@@ -172,23 +173,12 @@ class DatasetLoader {
     return resolved;
   }
 
-  /** Runs `send` over `loads` cut into batches of the dataset's size, the target's concurrency at once. */
+  /** Runs `send` over `loads` cut into batches of the dataset's size, up to 8 at once (the target client bounds the requests in flight). */
   async #inBatches(loads: readonly PendingLoad[], send: (batch: PendingLoad[]) => Promise<void>): Promise<void> {
     const size = this.#definition.load.batchSize ?? 100;
     const batches: PendingLoad[][] = [];
     for (let i = 0; i < loads.length; i += size) batches.push(loads.slice(i, i + size));
-    let failed = false;
-    const workers = Array.from({ length: Math.min(batches.length, 8) }, async () => {
-      for (let batch = batches.shift(); batch && !failed; batch = batches.shift()) {
-        await send(batch).catch((err: unknown) => {
-          failed = true;
-          throw err;
-        });
-      }
-    });
-    const results = await Promise.allSettled(workers);
-    const failure = results.find((result) => result.status === 'rejected');
-    if (failure) throw failure.reason;
+    await forEachConcurrently(batches, 8, send);
   }
 
   async #create(batch: readonly PendingLoad[], resolved: ReadonlyMap<string, unknown>, idempotencyKey = this.#idempotencyKey('create', batch)): Promise<void> {

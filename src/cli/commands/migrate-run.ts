@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
+import { forEachConcurrently } from '../../core/concurrently.js';
 import { FailsafeError } from '../../core/errors.js';
 import { formatCount } from '../../core/units.js';
 import { loadMigration, type LoadedMigration } from '../../migrate/load-migration.js';
@@ -64,32 +65,31 @@ export async function runMigrateRun(ctx: CommandContext, options: RunOptions): P
     return given.endsWith('+') ? migration.graph.withDependants(name) : [name];
   });
   const target = options.stageOnly ? undefined : chooseTarget(migration, options.target, ctx);
-  const pending = [...tenants];
-  let failed = false;
   await withStaging(options, async (openStaging) => {
-    // Each of the --concurrency workers migrates one tenant at a time on its own sessions; they share the target's rate limit.
-    const workers = Array.from({ length: Math.min(options.concurrency ?? 1, tenants.length) }, async () => {
-      const [source, staging] = await Promise.all([options.loadOnly ? undefined : connectTo(options.source!, '--source'), openStaging()]);
-      try {
-        for (let tenant = pending.shift(); tenant !== undefined && !failed; tenant = pending.shift()) {
-          const name = migrationName(migration);
-          const common = { migration, name, tenant, staging, onProgress: ctx.progress.listener, signal: ctx.signal };
-          const staged = source ? await stageTenant({ ...common, source, ...(restage ? { restage } : {}) }) : undefined;
-          const loaded = target ? await loadTenant({ ...common, target }) : undefined;
-          ctx.progress.done();
-          ctx.output.result({ tenant, ...(staged ? { staged } : {}), ...(loaded ? { target: target!.name, loaded } : {}) });
-          reportTenant(ctx, tenant, staged, target?.name, loaded);
-        }
-      } catch (err) {
-        failed = true;
-        throw err;
-      } finally {
-        await Promise.all([source?.end(), staging.end()]);
-      }
-    });
-    const results = await Promise.allSettled(workers);
-    const failure = results.find((result) => result.status === 'rejected');
-    if (failure) throw failure.reason;
+    // Each of the --concurrency workers migrates one tenant at a time on its own sessions, opened for its
+    // first tenant; they share the target's rate limit.
+    const sessions: { source: PgSession | undefined; staging: PgSession }[] = [];
+    const open = async (): Promise<{ source: PgSession | undefined; staging: PgSession }> => {
+      const [source, staging] = await Promise.allSettled([options.loadOnly ? undefined : connectTo(options.source!, '--source'), openStaging()]);
+      if (source.status === 'fulfilled' && staging.status === 'fulfilled') return { source: source.value, staging: staging.value };
+      // One connected, the other did not: end the one, report the other.
+      await Promise.all([source, staging].map((session) => (session.status === 'fulfilled' ? session.value?.end() : undefined)));
+      throw (source.status === 'rejected' ? source : (staging as PromiseRejectedResult)).reason;
+    };
+    try {
+      await forEachConcurrently(tenants, options.concurrency ?? 1, async (tenant, worker) => {
+        const { source, staging } = (sessions[worker] ??= await open());
+        const name = migrationName(migration);
+        const common = { migration, name, tenant, staging, onProgress: ctx.progress.listener, signal: ctx.signal };
+        const staged = source ? await stageTenant({ ...common, source, ...(restage ? { restage } : {}) }) : undefined;
+        const loaded = target ? await loadTenant({ ...common, target }) : undefined;
+        ctx.progress.done();
+        ctx.output.result({ tenant, ...(staged ? { staged } : {}), ...(loaded ? { target: target!.name, loaded } : {}) });
+        reportTenant(ctx, tenant, staged, target?.name, loaded);
+      });
+    } finally {
+      await Promise.all(sessions.flatMap(({ source, staging }) => [source?.end(), staging.end()]));
+    }
   });
   if (target) ctx.logger.info({ target: target.name, ...target.client.counters }, 'target requests');
 }

@@ -3,6 +3,7 @@
  * and `<name>/manifest.json` its key, size, mtime, content type and user metadata.
  */
 import { z } from 'zod';
+import { forEachConcurrently } from '../../core/concurrently.js';
 import { FailsafeError, withContext } from '../../core/errors.js';
 import { Semaphore } from '../../core/semaphore.js';
 import { parseStoredJson, readContent, readWholeContent, saveContent } from '../../repository/content.js';
@@ -115,32 +116,19 @@ export async function restoreObjects(repo: Repository, snapshot: Snapshot, store
         if (!node?.content) throw new FailsafeError('CORRUPT', `snapshot ${snapshot.id.slice(0, 8)} lists object ${object.key} but does not hold it`);
         return { object, content: node.content };
       });
-      // Written OBJECTS_AT_ONCE at a time, for the same round trips as the reads; the first failure stops the rest.
-      let failed = false;
-      const writers = await Promise.allSettled(
-        Array.from({ length: OBJECTS_AT_ONCE }, async () => {
-          for (let next = queue.shift(); next && !failed; next = queue.shift()) {
-            const { object, content } = next;
-            try {
-              options.signal?.throwIfAborted();
-              await store.write(object.key, readContent(repo, content, { verifyIds: false }), {
-                contentType: object.contentType,
-                metadata: object.metadata,
-                modified: new Date(object.modified),
-              });
-            } catch (err) {
-              failed = true;
-              throw err;
-            }
-            restored++;
-            bytes += object.size;
-            options.onBytes?.(object.size);
-          }
-        }),
-      );
-      // Reported once every writer has stopped, so none is left writing after the lock is released.
-      const failure = writers.find((writer) => writer.status === 'rejected');
-      if (failure) throw failure.reason;
+      // Written OBJECTS_AT_ONCE at a time, for the same round trips as the reads; the first failure stops
+      // the rest and is reported once every writer has stopped, so none is left writing after the lock is released.
+      await forEachConcurrently(queue, OBJECTS_AT_ONCE, async ({ object, content }) => {
+        options.signal?.throwIfAborted();
+        await store.write(object.key, readContent(repo, content, { verifyIds: false }), {
+          contentType: object.contentType,
+          metadata: object.metadata,
+          modified: new Date(object.modified),
+        });
+        restored++;
+        bytes += object.size;
+        options.onBytes?.(object.size);
+      });
     }
     if (!found) throw new FailsafeError('USAGE', `snapshot ${snapshot.id.slice(0, 8)} holds no objects`);
     return { objects: restored, bytes };
