@@ -14,7 +14,7 @@ import type { PgSession } from '../postgres/connection.js';
 import type { DatasetDefinition, Reference } from './definition.js';
 import type { TargetClient, TargetResponse } from './http-target.js';
 import type { LoadedMigration } from './load-migration.js';
-import { StagingStore, type PendingLoad, type StageScope } from './staging-store.js';
+import { recordKey, StagingStore, type PendingLoad, type StageScope } from './staging-store.js';
 
 export interface LoadTenantOptions {
   readonly migration: LoadedMigration;
@@ -294,7 +294,7 @@ function substitute(value: unknown, idOf: (dataset: string, key: string) => stri
   if (value === null || typeof value !== 'object') return value;
   const reference = (value as Partial<Reference>).$ref;
   if (Array.isArray(reference) && Object.keys(value).length === 1) {
-    const id = idOf(reference[0], JSON.stringify(reference[1]));
+    const id = idOf(reference[0], recordKey(reference[1]));
     return id === undefined ? undefined : JSON.parse(id);
   }
   const entries = Object.entries(value).map(([name, item]) => [name, substitute(item, idOf)] as const);

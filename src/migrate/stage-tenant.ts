@@ -12,7 +12,7 @@ import { quoteIdent } from '../postgres/catalog.js';
 import type { PgSession } from '../postgres/connection.js';
 import type { DatasetDefinition, Reference, SourceKey, SourceRow, TargetRecord } from './definition.js';
 import type { LoadedMigration } from './load-migration.js';
-import { StagingStore, type StagedRecord, type StageFailure, type StageScope } from './staging-store.js';
+import { recordKey, StagingStore, type StagedRecord, type StageFailure, type StageScope } from './staging-store.js';
 
 export interface StageTenantOptions {
   readonly migration: LoadedMigration;
@@ -118,8 +118,7 @@ async function stageDataset(
       // References are checked against what is committed, the batch before included.
       await rejectUnknownReferences(store, finishedKeys, scope, records, failures);
       const keyOfLast = sourceKey(definition, rows[rows.length - 1]!);
-      const staged = records.map(({ key, json, contentHash }) => ({ key, json, contentHash }));
-      written = store.stageBatch(scope, runId, { records: staged, failures, rows: rows.length, lastKey: keyOfLast }).then(() => onRows(rows.length));
+      written = store.stageBatch(scope, runId, { records, failures, rows: rows.length, lastKey: keyOfLast }).then(() => onRows(rows.length));
       written.catch(() => undefined); // awaited on the next turn or below
     }
     await written;
@@ -228,7 +227,7 @@ class FinishedDatasetKeys {
 
   of(dataset: string): Promise<ReadonlySet<string>> {
     let keys = this.#keys.get(dataset);
-    if (!keys) this.#keys.set(dataset, (keys = this.#store.allStagedKeys({ migration: this.#migration, tenant: this.#tenant, dataset })));
+    if (!keys) this.#keys.set(dataset, (keys = this.#store.stagedKeys({ migration: this.#migration, tenant: this.#tenant, dataset })));
     return keys;
   }
 }
@@ -247,9 +246,4 @@ function textOf(value: unknown): string | null {
   if (value === null || value === undefined) return null;
   if (value instanceof Date) return value.toISOString();
   return String(value);
-}
-
-/** The staging key of a source key: its values as a JSON array. */
-function recordKey(key: readonly (string | null)[]): string {
-  return JSON.stringify(key);
 }

@@ -118,6 +118,11 @@ export interface DeadLetter {
   readonly at: string;
 }
 
+/** A record's key in the staging tables, from its source key's values (text; null for NULL): those values as a JSON array. */
+export function recordKey(values: readonly (string | null)[]): string {
+  return JSON.stringify(values);
+}
+
 /** One migration's tenant and dataset: the scope every staging operation works in. */
 export interface StageScope {
   readonly migration: string;
@@ -164,16 +169,12 @@ export class StagingStore {
    * sessions at once (tenants staged side by side, two runs) can still collide.
    */
   static async open(client: SqlClient): Promise<StagingStore> {
-    await client.query('BEGIN');
-    try {
-      await client.query("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('failsafe_migrate schema'))");
-      await client.query(SCHEMA_SQL);
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
-    return new StagingStore(client);
+    const store = new StagingStore(client);
+    await store.#transaction(async (session) => {
+      await session.query("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('failsafe_migrate schema'))");
+      await session.query(SCHEMA_SQL);
+    });
+    return store;
   }
 
   async beginRun(migration: string, tenant: string, datasets: readonly string[], definitionHash: string): Promise<string> {
@@ -261,21 +262,12 @@ export class StagingStore {
     });
   }
 
-  /** Every key staged for the dataset. */
-  async allStagedKeys(scope: StageScope): Promise<Set<string>> {
+  /** Of `keys`, those staged for the dataset; without `keys`, every key staged for it. */
+  async stagedKeys(scope: StageScope, keys?: readonly string[]): Promise<Set<string>> {
+    if (keys?.length === 0) return new Set();
     const { rows } = await this.#query<{ record_key: string }>(
-      'SELECT record_key FROM failsafe_migrate.staged WHERE migration = $1 AND tenant = $2 AND dataset = $3',
-      [scope.migration, scope.tenant, scope.dataset],
-    );
-    return new Set(rows.map((row) => row.record_key));
-  }
-
-  /** Of `keys`, those staged for `dataset`. */
-  async stagedKeys(scope: StageScope, keys: readonly string[]): Promise<Set<string>> {
-    if (keys.length === 0) return new Set();
-    const { rows } = await this.#query<{ record_key: string }>(
-      'SELECT record_key FROM failsafe_migrate.staged WHERE migration = $1 AND tenant = $2 AND dataset = $3 AND record_key = ANY($4::text[])',
-      [scope.migration, scope.tenant, scope.dataset, keys],
+      'SELECT record_key FROM failsafe_migrate.staged WHERE migration = $1 AND tenant = $2 AND dataset = $3 AND ($4::text[] IS NULL OR record_key = ANY($4))',
+      [scope.migration, scope.tenant, scope.dataset, keys ?? null],
     );
     return new Set(rows.map((row) => row.record_key));
   }
@@ -302,11 +294,7 @@ export class StagingStore {
       [migration, tenant, dataset, page.after ?? null, page.keys ?? null, page.limit ?? null],
     );
     const keys = staged.map((row) => row.record_key);
-    const { rows: loaded } = await this.#query<{ record_key: string; target_id: string; loaded_hash: string }>(
-      `SELECT record_key, target_id, loaded_hash FROM failsafe_migrate.key_map
-        WHERE migration = $1 AND target = $2 AND tenant = $3 AND dataset = $4 AND record_key = ANY($5::text[])`,
-      [migration, target, tenant, dataset, keys],
-    );
+    const loaded = await this.#keyMap(scope, target, keys);
     const { rows: rejected } = await this.#query<{ record_key: string }>(
       `SELECT record_key FROM failsafe_migrate.dead_letter WHERE migration = $1 AND tenant = $2 AND dataset = $3 AND target = $4 AND record_key = ANY($5::text[])`,
       [migration, tenant, dataset, target, keys],
@@ -324,13 +312,18 @@ export class StagingStore {
 
   /** Target ids of `keys` in `dataset` (those loaded into `target`). */
   async targetIds(scope: StageScope, target: string, keys: readonly string[]): Promise<Map<string, string>> {
-    if (keys.length === 0) return new Map();
-    const { rows } = await this.#query<{ record_key: string; target_id: string }>(
-      `SELECT record_key, target_id FROM failsafe_migrate.key_map
+    return new Map((await this.#keyMap(scope, target, keys)).map((row) => [row.record_key, row.target_id]));
+  }
+
+  /** The key map's rows for `keys`. */
+  async #keyMap(scope: StageScope, target: string, keys: readonly string[]): Promise<{ record_key: string; target_id: string; loaded_hash: string }[]> {
+    if (keys.length === 0) return [];
+    const { rows } = await this.#query<{ record_key: string; target_id: string; loaded_hash: string }>(
+      `SELECT record_key, target_id, loaded_hash FROM failsafe_migrate.key_map
         WHERE migration = $1 AND target = $2 AND tenant = $3 AND dataset = $4 AND record_key = ANY($5::text[])`,
       [scope.migration, target, scope.tenant, scope.dataset, keys],
     );
-    return new Map(rows.map((row) => [row.record_key, row.target_id]));
+    return rows;
   }
 
   /** Batches left `sending` by a run that stopped: they go again first, under the same idempotency keys. */
