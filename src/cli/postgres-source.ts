@@ -28,12 +28,7 @@ export interface ResolvedPostgresSource {
 export async function resolvePostgresSource(ctx: CommandContext, options: PostgresSourceOptions): Promise<ResolvedPostgresSource> {
   if (options.postgres) {
     if (options.source) throw new FailsafeError('USAGE', '--postgres and --source cannot be combined');
-    if (urlHasPassword(options.postgres)) {
-      throw new FailsafeError('USAGE', 'the --postgres URL contains a password, which would be visible to every user of this machine', {
-        hint: 'remove it from the URL and set PGPASSWORD (or use ~/.pgpass)',
-      });
-    }
-    const settings = parsePostgresUrl(options.postgres);
+    const settings = settingsFromFlag(options.postgres, '--postgres');
     const tenancy = options.tenantRoot ? { root: options.tenantRoot, key: options.tenantKey ?? '' } : undefined;
     return { name: undefined, settings, tenancy };
   }
@@ -60,6 +55,19 @@ export async function resolvePostgresSource(ctx: CommandContext, options: Postgr
     ? { root: source.tenancy.root, key: source.tenancy.key, tables: source.tables, extraForeignKeys: source.extraForeignKeys }
     : undefined;
   return { name, settings: password === undefined ? settings : { ...settings, password }, tenancy };
+}
+
+/**
+ * Connection settings from a URL given on the command line (`flag` names it in messages); a URL with a
+ * password in it is refused, since argv is visible to every user of the machine.
+ */
+export function settingsFromFlag(url: string, flag: string): ConnectionSettings {
+  if (urlHasPassword(url)) {
+    throw new FailsafeError('USAGE', `the ${flag} URL contains a password, which would be visible to every user of this machine`, {
+      hint: 'remove it from the URL and set PGPASSWORD (or use ~/.pgpass)',
+    });
+  }
+  return parsePostgresUrl(url);
 }
 
 /** The tenant id for `--tenant`: a name from `tenants:` or the id itself. */

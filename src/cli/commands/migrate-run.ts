@@ -13,8 +13,9 @@ import { TargetClient } from '../../migrate/http-target.js';
 import { loadTenant, type DatasetLoadResult } from '../../migrate/load-tenant.js';
 import { stageTenant, type StageTenantResult } from '../../migrate/stage-tenant.js';
 import { StagingStore } from '../../migrate/staging-store.js';
-import { connect, parsePostgresUrl, urlHasPassword, type PgSession } from '../../postgres/connection.js';
+import { connect, type PgSession } from '../../postgres/connection.js';
 import type { CommandContext } from '../context.js';
+import { settingsFromFlag } from '../postgres-source.js';
 import { ExitCode } from '../exit-codes.js';
 
 interface MigrateOptions {
@@ -61,7 +62,7 @@ export async function runMigrateRun(ctx: CommandContext, options: RunOptions): P
   if (tenants.length === 0) throw new FailsafeError('USAGE', 'no tenant given: --tenant ID... or --tenants FILE');
   const restage = options.only?.flatMap((given) => {
     const name = given.endsWith('+') ? given.slice(0, -1) : given;
-    if (!migration.graph.order.includes(name)) throw new FailsafeError('USAGE', `--only ${given}: no dataset ${name} in ${migration.file}`);
+    assertDataset(migration, name, `--only ${given}`);
     return given.endsWith('+') ? migration.graph.withDependants(name) : [name];
   });
   const target = options.stageOnly ? undefined : chooseTarget(migration, options.target, ctx);
@@ -128,9 +129,7 @@ function reportTenant(ctx: CommandContext, tenant: string, staged: StageTenantRe
 
 export async function runMigrateRedrive(ctx: CommandContext, options: MigrateOptions & { tenant: string[]; dataset?: string; target?: string }): Promise<void> {
   const migration = await loadMigration(options.migration);
-  if (options.dataset !== undefined && !migration.graph.order.includes(options.dataset)) {
-    throw new FailsafeError('USAGE', `--dataset ${options.dataset}: no dataset ${options.dataset} in ${migration.file}`);
-  }
+  if (options.dataset !== undefined) assertDataset(migration, options.dataset, `--dataset ${options.dataset}`);
   const target = chooseTarget(migration, options.target, ctx);
   await withStaging(options, async (openStaging) => {
     const staging = await openStaging();
@@ -185,9 +184,7 @@ export async function runMigrateStatus(ctx: CommandContext, options: MigrateOpti
 
 export async function runMigrateErrors(ctx: CommandContext, options: MigrateOptions & { tenant: string[]; dataset?: string }): Promise<void> {
   const migration = await loadMigration(options.migration);
-  if (options.dataset !== undefined && !migration.graph.order.includes(options.dataset)) {
-    throw new FailsafeError('USAGE', `--dataset ${options.dataset}: no dataset ${options.dataset} in ${migration.file}`);
-  }
+  if (options.dataset !== undefined) assertDataset(migration, options.dataset, `--dataset ${options.dataset}`);
   await withStagingStore(options, async (store) => {
     for (const tenant of options.tenant) {
       const letters = await store.deadLetters(migrationName(migration), tenant, options.dataset);
@@ -198,18 +195,18 @@ export async function runMigrateErrors(ctx: CommandContext, options: MigrateOpti
   });
 }
 
+/** `name` is one of the migration's datasets; `given` is how the command line named it. */
+function assertDataset(migration: LoadedMigration, name: string, given: string): void {
+  if (!migration.graph.order.includes(name)) throw new FailsafeError('USAGE', `${given}: no dataset ${name} in ${migration.file}`);
+}
+
 /** The migration's name in the staging tables: its file's name without the extension. */
 function migrationName(migration: LoadedMigration): string {
   return basename(migration.file, extname(migration.file));
 }
 
-async function connectTo(url: string, flag: string): Promise<PgSession> {
-  if (urlHasPassword(url)) {
-    throw new FailsafeError('USAGE', `the ${flag} URL contains a password, which would be visible to every user of this machine`, {
-      hint: 'remove it from the URL and set PGPASSWORD (or use ~/.pgpass)',
-    });
-  }
-  return connect(parsePostgresUrl(url));
+function connectTo(url: string, flag: string): Promise<PgSession> {
+  return connect(settingsFromFlag(url, flag));
 }
 
 /**
