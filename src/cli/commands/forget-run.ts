@@ -12,14 +12,10 @@ import type { CommandContext } from '../context.js';
 import { reportPrune } from './prune-run.js';
 import { snapshotFilter, type SnapshotFilterOptions } from './snapshot-filter-options.js';
 
-interface ForgetOptions extends SnapshotFilterOptions {
-  readonly keepLast?: number;
-  readonly keepHourly?: number;
-  readonly keepDaily?: number;
-  readonly keepWeekly?: number;
-  readonly keepMonthly?: number;
-  readonly keepYearly?: number;
-  readonly keepWithin?: CalendarDuration;
+/** The policy's counts and duration come as they are; tags and grouping as the flags give them. */
+interface ForgetOptions
+  extends SnapshotFilterOptions,
+    Pick<RetentionPolicy, 'keepLast' | 'keepHourly' | 'keepDaily' | 'keepWeekly' | 'keepMonthly' | 'keepYearly' | 'keepWithin'> {
   readonly keepTag: string[];
   readonly groupBy?: string[];
   readonly dryRun?: boolean;
