@@ -17,3 +17,5 @@ INSERT INTO gc_vendor VALUES
 INSERT INTO gc_task SELECT 1, t, 1 + t % 40, CASE WHEN t % 3 = 0 THEN 'TAXI' WHEN t % 3 = 1 THEN 'FLOR' END,
   (ARRAY['O', 'D', 'X'])[1 + t % 3], timestamptz '2026-11-01 09:00+00' + t * interval '1 hour', 'task ' || t
   FROM generate_series(1, 60) t;
+-- A task for the nameless vendor: staged, then left out of the load once the target refuses its vendor.
+INSERT INTO gc_task VALUES (1, 61, 1, 'LIMO', 'O', timestamptz '2026-11-04 09:00+00', 'limousine to the airport');

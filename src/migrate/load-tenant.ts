@@ -14,7 +14,7 @@ import type { PgSession } from '../postgres/connection.js';
 import type { DatasetDefinition, Reference } from './definition.js';
 import type { TargetClient, TargetResponse } from './http-target.js';
 import type { LoadedMigration } from './load-migration.js';
-import { recordKey, StagingStore, type PendingLoad, type StageScope } from './staging-store.js';
+import { recordKey, StagingStore, type PendingLoad, type Refusal, type StageScope } from './staging-store.js';
 
 export interface LoadTenantOptions {
   readonly migration: LoadedMigration;
@@ -253,9 +253,7 @@ class DatasetLoader {
   }
 
   async #reject(failures: readonly { readonly load: PendingLoad; readonly error: string }[]): Promise<void> {
-    const idempotencyKey = this.#idempotencyKey('unresolved', failures.map((failure) => failure.load));
-    await this.#store.batchSending(this.#scope, this.#options.target.name, idempotencyKey, failures.map((failure) => failure.load.key));
-    await this.#store.batchDone(this.#scope, this.#options.target.name, idempotencyKey, [], failures.map(({ load, error }) => ({ key: load.key, record: load.record, error })));
+    await this.#store.refuse(this.#scope, this.#options.target.name, failures.map(({ load, error }) => ({ key: load.key, record: load.record, error })));
     this.#rejected += failures.length;
   }
 
@@ -268,7 +266,7 @@ class DatasetLoader {
   }
 }
 
-function rejection(load: PendingLoad, answer: TargetResponse): { key: string; record: unknown; error: string; httpStatus: number; body: string } {
+function rejection(load: PendingLoad, answer: TargetResponse): Refusal {
   return { key: load.key, record: load.record, error: `the target answered HTTP ${answer.status}`, httpStatus: answer.status, body: answer.text.slice(0, 4000) };
 }
 

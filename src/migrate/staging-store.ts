@@ -108,6 +108,23 @@ export interface PendingLoad {
   readonly targetId?: string;
 }
 
+/** A record a target refused: the failure, with the target's answer when there was one. */
+export interface Refusal extends StageFailure {
+  readonly httpStatus?: number;
+  readonly body?: string;
+}
+
+/** Dead letters of `target` for records of the scope's dataset. */
+async function insertRefusals(client: SqlClient, scope: StageScope, target: string, refused: readonly Refusal[]): Promise<void> {
+  for (const failure of refused) {
+    await client.query(
+      `INSERT INTO failsafe_migrate.dead_letter (migration, tenant, dataset, target, record_key, run_id, record, error, http_status, body)
+       VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8, $9)`,
+      [scope.migration, scope.tenant, scope.dataset, target, failure.key, failure.record === undefined ? null : JSON.stringify(failure.record), failure.error, failure.httpStatus ?? null, failure.body ?? null],
+    );
+  }
+}
+
 /** A record that could not be staged (`target` null) or loaded. */
 export interface DeadLetter {
   readonly dataset: string;
@@ -351,7 +368,7 @@ export class StagingStore {
     target: string,
     idempotencyKey: string,
     loaded: readonly { readonly key: string; readonly targetId: string; readonly contentHash: string }[],
-    rejected: readonly (StageFailure & { readonly httpStatus?: number; readonly body?: string })[],
+    rejected: readonly Refusal[],
   ): Promise<void> {
     const { migration, tenant, dataset } = scope;
     await this.#transaction(async (client) => {
@@ -363,18 +380,17 @@ export class StagingStore {
           [migration, target, tenant, dataset, loaded.map((l) => l.key), loaded.map((l) => l.targetId), loaded.map((l) => l.contentHash)],
         );
       }
-      for (const failure of rejected) {
-        await client.query(
-          `INSERT INTO failsafe_migrate.dead_letter (migration, tenant, dataset, target, record_key, run_id, record, error, http_status, body)
-           VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8, $9)`,
-          [migration, tenant, dataset, target, failure.key, failure.record === undefined ? null : JSON.stringify(failure.record), failure.error, failure.httpStatus ?? null, failure.body ?? null],
-        );
-      }
+      await insertRefusals(client, scope, target, rejected);
       await client.query(
         `UPDATE failsafe_migrate.load_batch SET state = 'done' WHERE migration = $1 AND target = $2 AND tenant = $3 AND dataset = $4 AND idempotency_key = $5`,
         [migration, target, tenant, dataset, idempotencyKey],
       );
     });
+  }
+
+  /** Records that `target` cannot take these records (a record they refer to was not loaded). */
+  async refuse(scope: StageScope, target: string, refused: readonly Refusal[]): Promise<void> {
+    await this.#transaction((client) => insertRefusals(client, scope, target, refused));
   }
 
   /** Forgets what `target` refused (of one dataset, or all), so those records are pending again; returns how many. */
