@@ -4,21 +4,22 @@
 
 /**
  * Runs `work` on each item, at most `workers` at once, taking the items in order; `worker` (0 to
- * `workers` - 1) says which of the workers runs it, for state a worker keeps, such as its sessions.
+ * `workers` - 1) says which of the workers runs it, for state a worker keeps, such as its sessions;
+ * `index` is the item's position in `items`.
  * After the first failure no further item starts, and the failure is thrown once every running item
  * has ended.
  *
  * @example await forEachConcurrently(objects, 8, (object) => store.write(object.key, bodyOf(object)))
  */
-export async function forEachConcurrently<T>(items: readonly T[], workers: number, work: (item: T, worker: number) => Promise<void>): Promise<void> {
+export async function forEachConcurrently<T>(items: readonly T[], workers: number, work: (item: T, worker: number, index: number) => Promise<void>): Promise<void> {
   let next = 0;
   let failed = false;
   const results = await Promise.allSettled(
     Array.from({ length: Math.min(workers, items.length) }, async (_, worker) => {
       while (!failed && next < items.length) {
-        const item = items[next++]!;
+        const index = next++;
         try {
-          await work(item, worker);
+          await work(items[index]!, worker, index);
         } catch (err) {
           failed = true;
           throw err;

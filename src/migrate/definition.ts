@@ -51,6 +51,21 @@ export interface LoadSpec {
   readonly maxRejected?: number | `${number}%`;
 }
 
+/**
+ * A call to another service for each source row (a geocoder, a CRM lookup), with its own limits; the
+ * fields it returns are added to the row `transform` sees (they win over source columns of the same name).
+ */
+export interface EnrichSpec<Row extends SourceRow = SourceRow> {
+  /** Throwing, after `attempts` tries, fails that row only (a dead letter naming the enrichment). */
+  readonly fn: (row: Row, ctx: { readonly tenant: string; readonly signal: AbortSignal | undefined }) => Promise<Readonly<Record<string, unknown>>>;
+  /** Calls per second, shared by every tenant migrated at once; default 10. */
+  readonly ratePerSecond?: number;
+  /** Calls in flight at once; default 4. */
+  readonly concurrency?: number;
+  /** Tries per row, the first included, with backoff and jitter between them; default 3. */
+  readonly attempts?: number;
+}
+
 export interface DatasetDefinition<Names extends string, Row extends SourceRow = SourceRow> {
   /** Datasets whose records this one's references point at; they are staged and loaded first. */
   readonly dependsOn?: readonly NoInfer<Names>[];
@@ -58,6 +73,8 @@ export interface DatasetDefinition<Names extends string, Row extends SourceRow =
   readonly extract: string;
   /** The source key's columns. */
   readonly key: readonly string[];
+  /** Called for each row before `transform`; its fields join the row. */
+  readonly enrich?: EnrichSpec<Row>;
   /** Zero, one or several target records for a row; throwing fails that row only. */
   readonly transform: (row: Row, ctx: TransformContext<NoInfer<Names>>) => TargetRecord | readonly TargetRecord[] | null | undefined;
   readonly load: LoadSpec;

@@ -8,6 +8,7 @@
 import { setMaxListeners } from 'node:events';
 import { FailsafeError, messageOf } from '../core/errors.js';
 import { Semaphore } from '../core/semaphore.js';
+import { abortableSleep, TokenBucket } from '../core/token-bucket.js';
 import type { HttpTarget } from './definition.js';
 
 export interface TargetRequest {
@@ -57,25 +58,19 @@ export class TargetClient {
   readonly #target: HttpTarget;
   readonly #options: TargetClientOptions;
   readonly #inFlight: Semaphore;
-  readonly #rate: number;
   /**
-   * Half a second's worth: a target's own bucket usually holds a second's, so requests that reach it
-   * closer together than they left (network jitter, several in flight) still fit.
+   * Records per second, in bursts of half a second's worth: a target's own bucket usually holds a
+   * second's, so requests that reach it closer together than they left (network jitter, several in
+   * flight) still fit. A 429's Retry-After pauses it for every tenant.
    */
-  readonly #burst: number;
-  #tokens: number;
-  #refilled = Date.now();
-  /** No request starts before this time (a 429's Retry-After applies to every tenant). */
-  #pausedUntil = 0;
+  readonly #bucket: TokenBucket;
 
   constructor(name: string, target: HttpTarget, options: TargetClientOptions = {}) {
     this.#name = name;
     this.#target = target;
     this.#options = options;
     this.#inFlight = new Semaphore(target.concurrency ?? 4);
-    this.#rate = target.ratePerSecond ?? 100;
-    this.#burst = Math.max(1, this.#rate / 2);
-    this.#tokens = this.#burst;
+    this.#bucket = new TokenBucket(target.ratePerSecond ?? 100);
     // Every request in flight and every wait listens to the command's signal.
     if (options.signal) setMaxListeners(0, options.signal);
   }
@@ -83,7 +78,7 @@ export class TargetClient {
   async send(request: TargetRequest): Promise<TargetResponse> {
     const attempts = this.#options.attempts ?? 8;
     for (let attempt = 1; ; attempt++) {
-      await this.#spend(request.records);
+      await this.#bucket.take(request.records, this.#options.signal);
       let answer: TargetResponse | undefined;
       let failure: string;
       try {
@@ -101,29 +96,10 @@ export class TargetClient {
       const retryAfter = answer && (answer.status === 429 || answer.status === 503) ? retryAfterMs(answer) : undefined;
       if (retryAfter !== undefined) {
         this.counters.throttled++;
-        this.#pausedUntil = Math.max(this.#pausedUntil, Date.now() + retryAfter);
+        this.#bucket.pause(retryAfter);
       } else {
-        await sleep(Math.random() * Math.min(10_000, 100 * 2 ** attempt), this.#options.signal);
+        await abortableSleep(Math.random() * Math.min(10_000, 100 * 2 ** attempt), this.#options.signal);
       }
-    }
-  }
-
-  /** Waits until the bucket holds `count` tokens (a request larger than the bucket waits for a full one) and takes them. */
-  async #spend(count: number): Promise<void> {
-    for (;;) {
-      const now = Date.now();
-      if (now < this.#pausedUntil) {
-        await sleep(this.#pausedUntil - now, this.#options.signal);
-        continue;
-      }
-      this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#refilled) / 1000) * this.#rate);
-      this.#refilled = now;
-      const needed = Math.min(count, this.#burst);
-      if (this.#tokens >= needed) {
-        this.#tokens -= needed;
-        return;
-      }
-      await sleep(((needed - this.#tokens) / this.#rate) * 1000, this.#options.signal);
     }
   }
 
@@ -160,19 +136,4 @@ function retryAfterMs(answer: TargetResponse): number {
   const value = answer.retryAfter?.trim() ?? '';
   const ms = /^\d+(\.\d+)?$/.test(value) ? Number(value) * 1000 : Date.parse(value) - Date.now();
   return Number.isFinite(ms) ? Math.min(60_000, Math.max(0, ms)) : 1000;
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -12,6 +12,7 @@
 export {
   defineMigration,
   type DatasetDefinition,
+  type EnrichSpec,
   type HttpTarget,
   type LoadSpec,
   type MigrationDefinition,

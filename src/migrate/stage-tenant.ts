@@ -11,6 +11,7 @@ import { progressOf, type ProgressListener } from '../core/progress.js';
 import { quoteIdent } from '../postgres/catalog.js';
 import type { PgSession } from '../postgres/connection.js';
 import type { DatasetDefinition, Reference, SourceKey, SourceRow, TargetRecord } from './definition.js';
+import { enrichRows } from './enrich.js';
 import type { LoadedMigration } from './load-migration.js';
 import { recordKey, StagingStore, type StagedRecord, type StageFailure, type StageScope } from './staging-store.js';
 
@@ -104,7 +105,7 @@ async function stageDataset(
     await source.query(`DECLARE failsafe_extract NO SCROLL CURSOR FOR SELECT * FROM (${definition.extract}) s${after} ORDER BY ${keyColumns}`, [tenant, ...(lastKey ?? [])]).catch((err: unknown) => {
       throw new FailsafeError('CONFIG', `${migration.file}: the extract of dataset ${scope.dataset} does not run: ${messageOf(err)}`, { cause: err });
     });
-    // Three batches in flight: the next is read from the source and this one transformed while the
+    // Three batches in flight: the next is read from the source and this one enriched and transformed while the
     // one before is written to the staging database. Batches commit in order, each with its checkpoint.
     next = fetch();
     for (;;) {
@@ -113,7 +114,9 @@ async function stageDataset(
       if (rows.length === 0) break;
       next = fetch();
       next.catch(() => undefined); // awaited on the next turn or below; a failure meanwhile is not unhandled
-      const { records, failures } = transformRows(options, scope.dataset, definition, rows);
+      const enriched = definition.enrich ? await enrichRows(definition.enrich, rows, tenant, options.signal) : { rows, failures: [] };
+      const { records, failures } = transformRows(options, scope.dataset, definition, enriched.rows);
+      for (const { row, error } of enriched.failures) failures.push({ key: recordKey(sourceKey(definition, row)), record: row, error });
       await written;
       // References are checked against what is committed, the batch before included.
       await rejectUnknownReferences(store, finishedKeys, scope, records, failures);

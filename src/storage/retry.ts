@@ -2,6 +2,7 @@
  * The retry wrapper: the only place where storage operations are retried.
  */
 import { FailsafeError, withContext } from '../core/errors.js';
+import { abortableSleep } from '../core/token-bucket.js';
 import type { ObjectInfo, Storage } from './storage.js';
 
 export interface RetryOptions {
@@ -106,16 +107,7 @@ function aborted(operation: string, subject: string, signal: AbortSignal): Fails
 }
 
 function sleep(ms: number, signal: AbortSignal | undefined, operation: string, subject: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(aborted(operation, subject, signal));
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(aborted(operation, subject, signal!));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
+  return abortableSleep(ms, signal).catch(() => {
+    throw aborted(operation, subject, signal!);
   });
 }
