@@ -93,6 +93,8 @@ export interface HttpTarget {
 }
 
 export interface MigrationDefinition<Names extends string = string> {
+  /** SQL listing every tenant id of the source, one per row (first column), for `migrate run --all`. */
+  readonly tenants?: string;
   /** Where `failsafe migrate run --target NAME` loads; the only one is the default. */
   readonly targets?: Readonly<Record<string, HttpTarget>>;
   readonly datasets: { readonly [N in Names]: DatasetDefinition<Names> };

@@ -9,11 +9,11 @@
 import { createHash } from 'node:crypto';
 import { forEachConcurrently } from '../core/concurrently.js';
 import { FailsafeError, withContext } from '../core/errors.js';
-import { progressOf, type ProgressListener } from '../core/progress.js';
 import type { PgSession } from '../postgres/connection.js';
 import type { DatasetDefinition, Reference } from './definition.js';
 import type { TargetClient, TargetResponse } from './http-target.js';
 import type { LoadedMigration } from './load-migration.js';
+import type { MigrationProgressListener } from './progress.js';
 import { recordKey, StagingStore, type PendingLoad, type Refusal, type StageScope } from './staging-store.js';
 
 export interface LoadTenantOptions {
@@ -23,7 +23,7 @@ export interface LoadTenantOptions {
   readonly tenant: string;
   readonly staging: PgSession;
   readonly target: { readonly name: string; readonly client: TargetClient };
-  readonly onProgress?: ProgressListener;
+  readonly onProgress?: MigrationProgressListener;
   readonly signal?: AbortSignal;
 }
 
@@ -43,13 +43,16 @@ export interface DatasetLoadResult {
 export async function loadTenant(options: LoadTenantOptions): Promise<DatasetLoadResult[]> {
   const store = await StagingStore.open(options.staging);
   const results: DatasetLoadResult[] = [];
-  let recordsDone = 0;
+  const { tenant } = options;
   for (const dataset of options.migration.graph.order) {
     options.signal?.throwIfAborted();
-    const scope = { migration: options.name, tenant: options.tenant, dataset };
+    const scope = { migration: options.name, tenant, dataset };
+    const total = options.onProgress ? await store.loadBacklog(scope, options.target.name) : 0;
+    let recordsDone = 0;
+    options.onProgress?.({ tenant, dataset, step: 'load', done: 0, total });
     const loader = new DatasetLoader(options, store, scope, (records) => {
       recordsDone += records;
-      options.onProgress?.({ ...progressOf('load', 'records', recordsDone, undefined, 0), current: `${options.tenant}/${dataset}` });
+      options.onProgress?.({ tenant, dataset, step: 'load', done: recordsDone, total });
     });
     results.push(
       await loader.run().catch((err: unknown) => {

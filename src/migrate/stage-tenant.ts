@@ -7,12 +7,13 @@
  */
 import { createHash } from 'node:crypto';
 import { FailsafeError, messageOf, withContext } from '../core/errors.js';
-import { progressOf, type ProgressListener } from '../core/progress.js';
 import { quoteIdent } from '../postgres/catalog.js';
 import type { PgSession } from '../postgres/connection.js';
 import type { DatasetDefinition, Reference, SourceKey, SourceRow, TargetRecord } from './definition.js';
+import { DryRunStage, type DryRunDataset, type StageStore } from './dry-run-stage.js';
 import { enrichRows } from './enrich.js';
 import type { LoadedMigration } from './load-migration.js';
+import type { MigrationProgressListener } from './progress.js';
 import { recordKey, StagingStore, type StagedRecord, type StageFailure, type StageScope } from './staging-store.js';
 
 export interface StageTenantOptions {
@@ -24,9 +25,11 @@ export interface StageTenantOptions {
   readonly staging: PgSession;
   /** Datasets to stage afresh; the others are staged when never staged, resumed when unfinished, else left. */
   readonly restage?: readonly string[];
+  /** Stage in memory, compared with the staging database, writing nothing there (`run --dry-run`). */
+  readonly dryRun?: boolean;
   /** Rows per committed batch; default 5000. */
   readonly batchSize?: number;
-  readonly onProgress?: ProgressListener;
+  readonly onProgress?: MigrationProgressListener;
   readonly signal?: AbortSignal;
 }
 
@@ -42,6 +45,8 @@ export interface DatasetStageResult {
 export interface StageTenantResult {
   readonly runId: string;
   readonly datasets: readonly DatasetStageResult[];
+  /** With `dryRun`: what restaging each dataset would do. */
+  readonly dryRun?: readonly DryRunDataset[];
 }
 
 /**
@@ -50,12 +55,13 @@ export interface StageTenantResult {
  */
 export async function stageTenant(options: StageTenantOptions): Promise<StageTenantResult> {
   const { migration, name, tenant } = options;
-  const store = await StagingStore.open(options.staging);
+  const staging = await StagingStore.open(options.staging);
+  const dryRun = options.dryRun ? new DryRunStage(staging, options.restage) : undefined;
+  const store: StageStore = dryRun ?? staging;
   const finishedKeys = new FinishedDatasetKeys(store, name, tenant);
   const order = migration.graph.order;
   const runId = await store.beginRun(name, tenant, order, migration.hash);
   const results: DatasetStageResult[] = [];
-  let rowsDone = 0;
   for (const dataset of order) {
     options.signal?.throwIfAborted();
     const scope = { migration: name, tenant, dataset };
@@ -68,9 +74,11 @@ export async function stageTenant(options: StageTenantOptions): Promise<StageTen
     const datasetRun = fresh ? runId : earlier.runId;
     if (fresh) await store.restart(scope, runId);
     const definition = migration.definition.datasets[dataset] as DatasetDefinition<string>;
+    let rowsDone = 0;
+    options.onProgress?.({ tenant, dataset, step: 'stage', done: 0 });
     await stageDataset(options, store, finishedKeys, scope, datasetRun, definition, fresh ? null : earlier.lastKey, (rows) => {
       rowsDone += rows;
-      options.onProgress?.({ ...progressOf('stage', 'rows', rowsDone, undefined, 0), current: `${tenant}/${dataset}` });
+      options.onProgress?.({ tenant, dataset, step: 'stage', done: rowsDone });
     }).catch((err: unknown) => {
       throw withContext(`stage dataset ${dataset} of tenant ${tenant}`, err);
     });
@@ -79,13 +87,13 @@ export async function stageTenant(options: StageTenantOptions): Promise<StageTen
     results.push({ dataset, outcome: fresh ? 'staged' : 'resumed', rowsRead: done.rowsRead, records: done.records, rejected: done.rejected });
   }
   await store.endRun(runId);
-  return { runId, datasets: results };
+  return { runId, datasets: results, ...(dryRun ? { dryRun: dryRun.datasets } : {}) };
 }
 
 /** Reads the dataset's rows after `lastKey` and stages them batch by batch. */
 async function stageDataset(
   options: StageTenantOptions,
-  store: StagingStore,
+  store: StageStore,
   finishedKeys: FinishedDatasetKeys,
   scope: StageScope,
   runId: string,
@@ -183,7 +191,7 @@ function transformRows(
  * Moves records whose references name nothing staged to the failures, until none is left: a record
  * referring to one rejected in the same batch goes too (a guest introduced by a rejected guest).
  */
-async function rejectUnknownReferences(store: StagingStore, finishedKeys: FinishedDatasetKeys, scope: StageScope, records: BuiltRecord[], failures: StageFailure[]): Promise<void> {
+async function rejectUnknownReferences(store: StageStore, finishedKeys: FinishedDatasetKeys, scope: StageScope, records: BuiltRecord[], failures: StageFailure[]): Promise<void> {
   const wanted = new Map<string, Set<string>>();
   for (const record of records) {
     for (const { dataset, key } of record.references) {
@@ -217,12 +225,12 @@ async function rejectUnknownReferences(store: StagingStore, finishedKeys: Finish
  * once each: one query per referenced dataset instead of one per batch.
  */
 class FinishedDatasetKeys {
-  readonly #store: StagingStore;
+  readonly #store: StageStore;
   readonly #migration: string;
   readonly #tenant: string;
   readonly #keys = new Map<string, Promise<ReadonlySet<string>>>();
 
-  constructor(store: StagingStore, migration: string, tenant: string) {
+  constructor(store: StageStore, migration: string, tenant: string) {
     this.#store = store;
     this.#migration = migration;
     this.#tenant = tenant;

@@ -6,6 +6,10 @@
 import { Semaphore } from '../core/semaphore.js';
 import type { SqlClient } from '../postgres/connection.js';
 
+/** Marks the staging schema (its comment) as holding every table and trigger below. */
+const SCHEMA_VERSION = 'failsafe migration staging, version 2';
+
+/** Idempotent: creates what is missing, upgrades version 1 (which had no change log, no timestamps). */
 const SCHEMA_SQL = `
 CREATE SCHEMA IF NOT EXISTS failsafe_migrate;
 CREATE TABLE IF NOT EXISTS failsafe_migrate.run (
@@ -74,6 +78,37 @@ CREATE TABLE IF NOT EXISTS failsafe_migrate.load_batch (
   state text NOT NULL,
   PRIMARY KEY (migration, target, tenant, dataset, idempotency_key)
 );
+CREATE TABLE IF NOT EXISTS failsafe_migrate.staged_change (
+  id bigserial PRIMARY KEY,
+  migration text NOT NULL,
+  tenant text NOT NULL,
+  dataset text NOT NULL,
+  record_key text NOT NULL,
+  run_id bigint NOT NULL,
+  change text NOT NULL,
+  old_record jsonb NOT NULL,
+  at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS staged_change_run ON failsafe_migrate.staged_change (migration, tenant, run_id);
+ALTER TABLE failsafe_migrate.staged ADD COLUMN IF NOT EXISTS created_run bigint;
+ALTER TABLE failsafe_migrate.stage_progress ADD COLUMN IF NOT EXISTS started_at timestamptz, ADD COLUMN IF NOT EXISTS updated_at timestamptz;
+ALTER TABLE failsafe_migrate.load_batch ADD COLUMN IF NOT EXISTS done_at timestamptz;
+-- A staged record's earlier version, whenever a run changes or removes it: what \`migrate diff\` reads.
+-- Removals name the run in the setting failsafe_migrate.run_id (set by the sweep), else run 0.
+CREATE OR REPLACE FUNCTION failsafe_migrate.log_staged_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO failsafe_migrate.staged_change (migration, tenant, dataset, record_key, run_id, change, old_record)
+  VALUES (OLD.migration, OLD.tenant, OLD.dataset, OLD.record_key,
+          CASE TG_OP WHEN 'UPDATE' THEN NEW.run_id ELSE coalesce(nullif(current_setting('failsafe_migrate.run_id', true), '')::bigint, 0) END,
+          CASE TG_OP WHEN 'UPDATE' THEN 'changed' ELSE 'removed' END, OLD.record);
+  RETURN NULL;
+END $$;
+DROP TRIGGER IF EXISTS staged_changed ON failsafe_migrate.staged;
+CREATE TRIGGER staged_changed AFTER UPDATE ON failsafe_migrate.staged FOR EACH ROW
+  WHEN (OLD.content_hash IS DISTINCT FROM NEW.content_hash) EXECUTE FUNCTION failsafe_migrate.log_staged_change();
+DROP TRIGGER IF EXISTS staged_removed ON failsafe_migrate.staged;
+CREATE TRIGGER staged_removed AFTER DELETE ON failsafe_migrate.staged FOR EACH ROW EXECUTE FUNCTION failsafe_migrate.log_staged_change();
+COMMENT ON SCHEMA failsafe_migrate IS '${SCHEMA_VERSION}';
 `;
 
 /** Where one dataset's staging stands for a tenant. */
@@ -182,11 +217,13 @@ export class StagingStore {
   }
 
   /**
-   * Creates the tables when missing. Under an advisory lock: `CREATE ... IF NOT EXISTS` run by two
-   * sessions at once (tenants staged side by side, two runs) can still collide.
+   * Creates or upgrades the tables unless the schema is current. Under an advisory lock: `CREATE ... IF
+   * NOT EXISTS` run by two sessions at once (tenants staged side by side, two runs) can still collide.
    */
   static async open(client: SqlClient): Promise<StagingStore> {
     const store = new StagingStore(client);
+    const { rows } = await store.#query<{ version: string | null }>("SELECT obj_description(to_regnamespace('failsafe_migrate'), 'pg_namespace') AS version");
+    if (rows[0]?.version === SCHEMA_VERSION) return store;
     await store.#transaction(async (session) => {
       await session.query("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('failsafe_migrate schema'))");
       await session.query(SCHEMA_SQL);
@@ -220,8 +257,8 @@ export class StagingStore {
   /** Starts staging the dataset afresh under `runId` (what an earlier run staged stays until {@link finish} sweeps it). */
   async restart(scope: StageScope, runId: string): Promise<void> {
     await this.#query(
-      `INSERT INTO failsafe_migrate.stage_progress (migration, tenant, dataset, run_id) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (migration, tenant, dataset) DO UPDATE SET run_id = $4, last_key = NULL, rows_read = 0, records = 0, rejected = 0, done = false`,
+      `INSERT INTO failsafe_migrate.stage_progress (migration, tenant, dataset, run_id, started_at, updated_at) VALUES ($1, $2, $3, $4, now(), now())
+       ON CONFLICT (migration, tenant, dataset) DO UPDATE SET run_id = $4, last_key = NULL, rows_read = 0, records = 0, rejected = 0, done = false, started_at = now(), updated_at = now()`,
       [scope.migration, scope.tenant, scope.dataset, runId],
     );
     await this.#query('DELETE FROM failsafe_migrate.dead_letter WHERE migration = $1 AND tenant = $2 AND dataset = $3 AND target IS NULL', [
@@ -240,8 +277,8 @@ export class StagingStore {
     await this.#transaction(async (client) => {
       if (batch.records.length > 0) {
         await client.query(
-          `INSERT INTO failsafe_migrate.staged (migration, tenant, dataset, record_key, run_id, record, content_hash)
-           SELECT $1, $2, $3, e->>'k', $4, e->'r', e->>'h' FROM jsonb_array_elements($5::jsonb) AS e
+          `INSERT INTO failsafe_migrate.staged (migration, tenant, dataset, record_key, run_id, created_run, record, content_hash)
+           SELECT $1, $2, $3, e->>'k', $4, $4, e->'r', e->>'h' FROM jsonb_array_elements($5::jsonb) AS e
            ON CONFLICT (migration, tenant, dataset, record_key) DO UPDATE SET run_id = excluded.run_id, record = excluded.record, content_hash = excluded.content_hash`,
           // One JSON document with the records' JSON inside as it is: a text[] parameter escapes every quote of every record.
           [migration, tenant, dataset, runId, `[${batch.records.map((r) => `{"k":${JSON.stringify(r.key)},"h":"${r.contentHash}","r":${r.json}}`).join(',')}]`],
@@ -263,7 +300,7 @@ export class StagingStore {
         );
       }
       await client.query(
-        `UPDATE failsafe_migrate.stage_progress SET last_key = $5, rows_read = rows_read + $6, records = records + $7, rejected = rejected + $8
+        `UPDATE failsafe_migrate.stage_progress SET last_key = $5, rows_read = rows_read + $6, records = records + $7, rejected = rejected + $8, updated_at = now()
          WHERE migration = $1 AND tenant = $2 AND dataset = $3 AND run_id = $4`,
         [migration, tenant, dataset, runId, batch.lastKey, batch.rows, batch.records.length, batch.failures.length],
       );
@@ -274,6 +311,7 @@ export class StagingStore {
   async finish(scope: StageScope, runId: string): Promise<void> {
     const { migration, tenant, dataset } = scope;
     await this.#transaction(async (client) => {
+      await client.query(`SELECT set_config('failsafe_migrate.run_id', $1, true)`, [runId]);
       await client.query('DELETE FROM failsafe_migrate.staged WHERE migration = $1 AND tenant = $2 AND dataset = $3 AND run_id <> $4', [migration, tenant, dataset, runId]);
       await client.query('UPDATE failsafe_migrate.stage_progress SET done = true WHERE migration = $1 AND tenant = $2 AND dataset = $3', [migration, tenant, dataset]);
     });
@@ -287,6 +325,16 @@ export class StagingStore {
       [scope.migration, scope.tenant, scope.dataset, keys ?? null],
     );
     return new Set(rows.map((row) => row.record_key));
+  }
+
+  /** Content hashes of the staged records of `keys` (those staged). */
+  async stagedHashes(scope: StageScope, keys: readonly string[]): Promise<Map<string, string>> {
+    if (keys.length === 0) return new Map();
+    const { rows } = await this.#query<{ record_key: string; content_hash: string }>(
+      'SELECT record_key, content_hash FROM failsafe_migrate.staged WHERE migration = $1 AND tenant = $2 AND dataset = $3 AND record_key = ANY($4::text[])',
+      [scope.migration, scope.tenant, scope.dataset, keys],
+    );
+    return new Map(rows.map((row) => [row.record_key, row.content_hash]));
   }
 
   /**
@@ -325,6 +373,30 @@ export class StagingStore {
       loads.push({ key: row.record_key, record: row.record, contentHash: row.content_hash, ...(before ? { targetId: before.target_id } : {}) });
     }
     return { loads, lastKey: keys[keys.length - 1] };
+  }
+
+  /** About how many of the dataset's staged records `target` still needs (those never loaded into it), for progress. */
+  async loadBacklog(scope: StageScope, target: string): Promise<number> {
+    const { rows } = await this.#query<{ n: number }>(
+      `SELECT greatest(0, (SELECT count(*) FROM failsafe_migrate.staged WHERE migration = $1 AND tenant = $2 AND dataset = $3)
+                        - (SELECT count(*) FROM failsafe_migrate.key_map WHERE migration = $1 AND target = $4 AND tenant = $2 AND dataset = $3))::int AS n`,
+      [scope.migration, scope.tenant, scope.dataset, target],
+    );
+    return rows[0]!.n;
+  }
+
+  /** What loading the dataset into `target` would send now: records never loaded (creates) and loaded with other content (updates). */
+  async loadPreview(scope: StageScope, target: string): Promise<{ readonly creates: number; readonly updates: number }> {
+    const { rows } = await this.#query<{ creates: number; updates: number }>(
+      `SELECT count(*) FILTER (WHERE k.record_key IS NULL)::int AS creates, count(*) FILTER (WHERE k.loaded_hash <> s.content_hash)::int AS updates
+         FROM failsafe_migrate.staged s
+         LEFT JOIN failsafe_migrate.key_map k ON (k.migration, k.target, k.tenant, k.dataset, k.record_key) = (s.migration, $4, s.tenant, s.dataset, s.record_key)
+        WHERE s.migration = $1 AND s.tenant = $2 AND s.dataset = $3
+          AND NOT EXISTS (SELECT 1 FROM failsafe_migrate.dead_letter d
+                           WHERE (d.migration, d.tenant, d.dataset, d.target, d.record_key) = (s.migration, s.tenant, s.dataset, $4, s.record_key))`,
+      [scope.migration, scope.tenant, scope.dataset, target],
+    );
+    return rows[0]!;
   }
 
   /** Target ids of `keys` in `dataset` (those loaded into `target`). */
@@ -382,7 +454,7 @@ export class StagingStore {
       }
       await insertRefusals(client, scope, target, rejected);
       await client.query(
-        `UPDATE failsafe_migrate.load_batch SET state = 'done' WHERE migration = $1 AND target = $2 AND tenant = $3 AND dataset = $4 AND idempotency_key = $5`,
+        `UPDATE failsafe_migrate.load_batch SET state = 'done', done_at = now() WHERE migration = $1 AND target = $2 AND tenant = $3 AND dataset = $4 AND idempotency_key = $5`,
         [migration, target, tenant, dataset, idempotencyKey],
       );
     });
@@ -409,7 +481,8 @@ export class StagingStore {
    * Forgetting a target's key map makes the next load create every record there again.
    */
   async reset(migration: string, tenant: string, target?: string): Promise<Record<string, number>> {
-    const tables = target === undefined ? ['staged', 'stage_progress', 'dead_letter'] : ['key_map', 'load_batch', 'dead_letter'];
+    // The change log goes after the staged records, whose removal it would otherwise keep.
+    const tables = target === undefined ? ['staged', 'staged_change', 'stage_progress', 'dead_letter'] : ['key_map', 'load_batch', 'dead_letter'];
     const removed: Record<string, number> = {};
     await this.#transaction(async (client) => {
       for (const table of tables) {
@@ -434,14 +507,176 @@ export class StagingStore {
     return rows.map((row) => ({ dataset: row.dataset, target: row.target, key: row.record_key, error: row.error, httpStatus: row.http_status, at: row.at.toISOString() }));
   }
 
-  /** Staged records and dead letters per dataset of a migration and tenant. */
-  async counts(migration: string, tenant: string): Promise<Map<string, { readonly staged: number; readonly rejected: number; readonly done: boolean }>> {
-    const { rows } = await this.#query<{ dataset: string; staged: string; rejected: string; done: boolean }>(
-      `SELECT p.dataset, (SELECT count(*) FROM failsafe_migrate.staged s WHERE s.migration = p.migration AND s.tenant = p.tenant AND s.dataset = p.dataset)::text AS staged,
-              p.rejected::text AS rejected, p.done
-       FROM failsafe_migrate.stage_progress p WHERE p.migration = $1 AND p.tenant = $2`,
+  /** Every tenant the staging database holds a run of, in the order their first runs began. */
+  async tenants(migration: string): Promise<string[]> {
+    const { rows } = await this.#query<{ tenant: string }>('SELECT tenant FROM failsafe_migrate.run WHERE migration = $1 GROUP BY tenant ORDER BY min(id)', [migration]);
+    return rows.map((row) => row.tenant);
+  }
+
+  /** The runs of a migration (of one tenant), newest first. */
+  async runs(migration: string, tenant?: string, limit = 20): Promise<RunInfo[]> {
+    const { rows } = await this.#query<{ id: string; tenant: string; datasets: string[]; started_at: Date; ended_at: Date | null }>(
+      `SELECT id::text, tenant, datasets, started_at, ended_at FROM failsafe_migrate.run
+        WHERE migration = $1 AND ($2::text IS NULL OR tenant = $2) ORDER BY id DESC LIMIT $3`,
+      [migration, tenant ?? null, limit],
+    );
+    return rows.map((row) => ({ id: row.id, tenant: row.tenant, datasets: row.datasets, startedAt: row.started_at.toISOString(), endedAt: row.ended_at?.toISOString() ?? null }));
+  }
+
+  /** One run, or undefined. */
+  async run(migration: string, runId: string): Promise<RunInfo | undefined> {
+    const { rows } = await this.#query<{ id: string; tenant: string; datasets: string[]; started_at: Date; ended_at: Date | null }>(
+      'SELECT id::text, tenant, datasets, started_at, ended_at FROM failsafe_migrate.run WHERE migration = $1 AND id = $2::bigint',
+      [migration, runId],
+    );
+    const row = rows[0];
+    return row && { id: row.id, tenant: row.tenant, datasets: row.datasets, startedAt: row.started_at.toISOString(), endedAt: row.ended_at?.toISOString() ?? null };
+  }
+
+  /**
+   * Where each dataset of a migration's tenant stands: staging (rows read, records staged, rows
+   * rejected, the rate) and, per target, the records loaded, refused, and loaded in the last minute.
+   */
+  async status(migration: string, tenant: string): Promise<Map<string, DatasetStatus>> {
+    const { rows } = await this.#query<{
+      dataset: string; rows_read: string; staged: string; rejected: string; done: boolean; seconds: number | null;
+    }>(
+      `SELECT p.dataset, p.rows_read::text,
+              (SELECT count(*) FROM failsafe_migrate.staged s WHERE s.migration = p.migration AND s.tenant = p.tenant AND s.dataset = p.dataset)::text AS staged,
+              p.rejected::text, p.done, extract(epoch FROM p.updated_at - p.started_at)::float8 AS seconds
+         FROM failsafe_migrate.stage_progress p WHERE p.migration = $1 AND p.tenant = $2`,
       [migration, tenant],
     );
-    return new Map(rows.map((row) => [row.dataset, { staged: Number(row.staged), rejected: Number(row.rejected), done: row.done }]));
+    const { rows: loads } = await this.#query<{ dataset: string; target: string; loaded: string; refused: string; last_minute: string }>(
+      `SELECT t.dataset, t.target,
+              (SELECT count(*) FROM failsafe_migrate.key_map k WHERE k.migration = $1 AND k.tenant = $2 AND k.dataset = t.dataset AND k.target = t.target)::text AS loaded,
+              (SELECT count(*) FROM failsafe_migrate.dead_letter d WHERE d.migration = $1 AND d.tenant = $2 AND d.dataset = t.dataset AND d.target = t.target)::text AS refused,
+              (SELECT coalesce(sum(cardinality(b.record_keys)), 0) FROM failsafe_migrate.load_batch b
+                WHERE b.migration = $1 AND b.tenant = $2 AND b.dataset = t.dataset AND b.target = t.target AND b.done_at > now() - interval '1 minute')::text AS last_minute
+         FROM (SELECT DISTINCT dataset, target FROM failsafe_migrate.load_batch WHERE migration = $1 AND tenant = $2
+               UNION SELECT DISTINCT dataset, target FROM failsafe_migrate.dead_letter WHERE migration = $1 AND tenant = $2 AND target IS NOT NULL) t`,
+      [migration, tenant],
+    );
+    const statuses = new Map<string, DatasetStatus>();
+    for (const row of rows) {
+      const seconds = row.seconds ?? 0;
+      statuses.set(row.dataset, {
+        rowsRead: Number(row.rows_read),
+        staged: Number(row.staged),
+        rejected: Number(row.rejected),
+        done: row.done,
+        rowsPerSecond: seconds > 0 ? Number(row.rows_read) / seconds : undefined,
+        targets: {},
+      });
+    }
+    for (const load of loads) {
+      const status = statuses.get(load.dataset);
+      if (!status) continue;
+      (status.targets as Record<string, TargetStatus>)[load.target] = {
+        loaded: Number(load.loaded),
+        refused: Number(load.refused),
+        recordsPerSecond: Number(load.last_minute) / 60,
+      };
+    }
+    return statuses;
   }
+
+  /**
+   * What runs after `from` up to `to` (ids of runs of one tenant) changed in staging, per record:
+   * added (first staged by one of them), changed or removed, with the record before and after.
+   */
+  async changes(migration: string, tenant: string, from: string, to: string): Promise<StagedChange[]> {
+    const { rows } = await this.#query<{ dataset: string; record_key: string; change: 'added' | 'changed' | 'removed'; before: unknown; after: unknown }>(
+      `WITH span AS (
+         SELECT DISTINCT ON (dataset, record_key) dataset, record_key, change, old_record
+           FROM failsafe_migrate.staged_change
+          WHERE migration = $1 AND tenant = $2 AND run_id > $3::bigint AND run_id <= $4::bigint
+          ORDER BY dataset, record_key, id
+       ), later AS (
+         SELECT DISTINCT ON (dataset, record_key) dataset, record_key, old_record
+           FROM failsafe_migrate.staged_change
+          WHERE migration = $1 AND tenant = $2 AND run_id > $4::bigint
+          ORDER BY dataset, record_key, id
+       ), added AS (
+         SELECT dataset, record_key FROM failsafe_migrate.staged
+          WHERE migration = $1 AND tenant = $2 AND created_run > $3::bigint AND created_run <= $4::bigint
+       )
+       SELECT a.dataset, a.record_key, 'added' AS change, NULL::jsonb AS before, coalesce(l.old_record, s.record) AS after
+         FROM added a JOIN failsafe_migrate.staged s ON (s.migration, s.tenant, s.dataset, s.record_key) = ($1, $2, a.dataset, a.record_key)
+         LEFT JOIN later l ON (l.dataset, l.record_key) = (a.dataset, a.record_key)
+       UNION ALL
+       SELECT c.dataset, c.record_key, c.change, c.old_record,
+              CASE WHEN c.change = 'removed' THEN NULL ELSE coalesce(l.old_record, s.record) END
+         FROM span c
+         LEFT JOIN later l ON (l.dataset, l.record_key) = (c.dataset, c.record_key)
+         LEFT JOIN failsafe_migrate.staged s ON (s.migration, s.tenant, s.dataset, s.record_key) = ($1, $2, c.dataset, c.record_key)
+        WHERE NOT EXISTS (SELECT 1 FROM added a WHERE (a.dataset, a.record_key) = (c.dataset, c.record_key))
+       ORDER BY 1, 2`,
+      [migration, tenant, from, to],
+    );
+    return rows
+      .filter((row) => row.change !== 'changed' || JSON.stringify(row.before) !== JSON.stringify(row.after))
+      .map((row) => ({ dataset: row.dataset, key: row.record_key, change: row.change, before: row.before, after: row.after }));
+  }
+
+  /** Rows in each staging table, for `migrate inspect`. */
+  async tableSizes(): Promise<{ readonly table: string; readonly rows: number }[]> {
+    const tables = ['run', 'staged', 'stage_progress', 'staged_change', 'dead_letter', 'key_map', 'load_batch'];
+    const { rows } = await this.#query<Record<string, string>>(`SELECT ${tables.map((t) => `(SELECT count(*) FROM failsafe_migrate.${t})::text AS ${t}`).join(', ')}`);
+    return tables.map((table) => ({ table: `failsafe_migrate.${table}`, rows: Number(rows[0]![table]) }));
+  }
+
+  /**
+   * Runs one statement in a read-only transaction: `migrate inspect --sql`. The columns are the first
+   * row's (none when no row came back).
+   */
+  async readOnly(sql: string): Promise<{ readonly columns: string[]; readonly rows: unknown[][] }> {
+    const result = await this.#exclusive.run(async () => {
+      await this.#client.query('BEGIN READ ONLY');
+      try {
+        return await this.#client.query<Record<string, unknown>>(sql);
+      } finally {
+        await this.#client.query('ROLLBACK').catch(() => undefined);
+      }
+    });
+    const columns = result.rows[0] ? Object.keys(result.rows[0]) : [];
+    return { columns, rows: result.rows.map((row) => columns.map((column) => row[column])) };
+  }
+}
+
+export interface RunInfo {
+  readonly id: string;
+  readonly tenant: string;
+  readonly datasets: readonly string[];
+  readonly startedAt: string;
+  readonly endedAt: string | null;
+}
+
+export interface TargetStatus {
+  readonly loaded: number;
+  readonly refused: number;
+  /** Over the last minute. */
+  readonly recordsPerSecond: number;
+}
+
+export interface DatasetStatus {
+  readonly rowsRead: number;
+  readonly staged: number;
+  /** Rows that could not be staged (dead letters of the staging). */
+  readonly rejected: number;
+  readonly done: boolean;
+  /** Rows read per second while it was staged (or since it started). */
+  readonly rowsPerSecond: number | undefined;
+  readonly targets: Readonly<Record<string, TargetStatus>>;
+}
+
+/** One record that runs altered in staging. */
+export interface StagedChange {
+  readonly dataset: string;
+  readonly key: string;
+  readonly change: 'added' | 'changed' | 'removed';
+  /** The record before (null when added). */
+  readonly before: unknown;
+  /** The record after (null when removed). */
+  readonly after: unknown;
 }

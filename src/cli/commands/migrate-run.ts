@@ -1,27 +1,23 @@
 /**
- * What `failsafe migrate plan|run|redrive|reset|status|errors` do (declared in migrate.ts): load the migration file,
+ * What `failsafe migrate plan|run|redrive|reset` do (declared in migrate.ts): load the migration file,
  * connect to the source, the staging database (embedded PostgreSQL under `.failsafe/migrate/` unless
  * `--staging` names one) and the target, and call the engine in src/migrate.
  */
 import { readFile } from 'node:fs/promises';
-import { basename, extname, join } from 'node:path';
 import { forEachConcurrently } from '../../core/concurrently.js';
-import { FailsafeError } from '../../core/errors.js';
+import { FailsafeError, messageOf } from '../../core/errors.js';
 import { formatCount } from '../../core/units.js';
 import { loadMigration, type LoadedMigration } from '../../migrate/load-migration.js';
 import { TargetClient } from '../../migrate/http-target.js';
 import { loadTenant, type DatasetLoadResult } from '../../migrate/load-tenant.js';
+import type { DryRunDataset } from '../../migrate/dry-run-stage.js';
 import { stageTenant, type StageTenantResult } from '../../migrate/stage-tenant.js';
 import { StagingStore } from '../../migrate/staging-store.js';
-import { connect, type PgSession } from '../../postgres/connection.js';
+import type { PgSession } from '../../postgres/connection.js';
 import type { CommandContext } from '../context.js';
-import { settingsFromFlag } from '../postgres-source.js';
 import { ExitCode } from '../exit-codes.js';
-
-interface MigrateOptions {
-  readonly migration: string;
-  readonly staging?: string;
-}
+import { MigrationBoard } from '../migration-board.js';
+import { assertDataset, connectTo, migrationName, withStaging, withStagingStore, type MigrateOptions } from './migrate-staging.js';
 
 export async function runMigratePlan(ctx: CommandContext, options: MigrateOptions & { source: string; tenant: string }): Promise<void> {
   const migration = await loadMigration(options.migration);
@@ -47,25 +43,31 @@ interface RunOptions extends MigrateOptions {
   readonly source?: string;
   readonly tenant?: string[];
   readonly tenants?: string;
+  readonly all?: boolean;
   readonly only?: string[];
   readonly stageOnly?: boolean;
   readonly loadOnly?: boolean;
   readonly target?: string;
   readonly concurrency?: number;
+  readonly dryRun?: boolean;
 }
 
 export async function runMigrateRun(ctx: CommandContext, options: RunOptions): Promise<void> {
   if (options.stageOnly && options.loadOnly) throw new FailsafeError('USAGE', '--stage-only and --load-only cannot be combined');
   if (!options.loadOnly && !options.source) throw new FailsafeError('USAGE', 'missing --source URL (the database to extract from)', { hint: 'or --load-only to load what is staged' });
   const migration = await loadMigration(options.migration);
-  const tenants = [...(options.tenant ?? []), ...(options.tenants ? await tenantsFromFile(options.tenants) : [])];
-  if (tenants.length === 0) throw new FailsafeError('USAGE', 'no tenant given: --tenant ID... or --tenants FILE');
+  if (options.all && !options.source) throw new FailsafeError('USAGE', '--all lists the tenants in the source: give --source URL too');
+  const tenants = [
+    ...new Set([...(options.tenant ?? []), ...(options.tenants ? await tenantsFromFile(options.tenants) : []), ...(options.all ? await tenantsInSource(migration, options.source!) : [])]),
+  ];
+  if (tenants.length === 0) throw new FailsafeError('USAGE', options.all ? `the tenants query of ${migration.file} lists no tenant` : 'no tenant given: --tenant ID..., --tenants FILE or --all');
   const restage = options.only?.flatMap((given) => {
     const name = given.endsWith('+') ? given.slice(0, -1) : given;
     assertDataset(migration, name, `--only ${given}`);
     return given.endsWith('+') ? migration.graph.withDependants(name) : [name];
   });
   const target = options.stageOnly ? undefined : chooseTarget(migration, options.target, ctx);
+  const board = migrationBoard(ctx);
   await withStaging(options, async (openStaging) => {
     // Each of the --concurrency workers migrates one tenant at a time on its own sessions, opened for its
     // first tenant; they share the target's rate limit.
@@ -81,18 +83,32 @@ export async function runMigrateRun(ctx: CommandContext, options: RunOptions): P
       await forEachConcurrently(tenants, options.concurrency ?? 1, async (tenant, worker) => {
         const { source, staging } = (sessions[worker] ??= await open());
         const name = migrationName(migration);
-        const common = { migration, name, tenant, staging, onProgress: ctx.progress.listener, signal: ctx.signal };
+        const common = { migration, name, tenant, staging, onProgress: board.listener, signal: ctx.signal };
+        if (options.dryRun) {
+          const staged = source ? await stageTenant({ ...common, source, dryRun: true, ...(restage ? { restage } : {}) }) : undefined;
+          const loads = target ? await previewLoad(staging, migration, tenant, target.name) : undefined;
+          board.finish(tenant);
+          ctx.output.result({ tenant, dryRun: true, ...(staged ? { staging: staged.dryRun } : {}), ...(loads ? { target: target!.name, loads } : {}) });
+          reportDryRun(ctx, tenant, staged?.dryRun, target?.name, loads);
+          return;
+        }
         const staged = source ? await stageTenant({ ...common, source, ...(restage ? { restage } : {}) }) : undefined;
         const loaded = target ? await loadTenant({ ...common, target }) : undefined;
-        ctx.progress.done();
+        board.finish(tenant);
         ctx.output.result({ tenant, ...(staged ? { staged } : {}), ...(loaded ? { target: target!.name, loaded } : {}) });
         reportTenant(ctx, tenant, staged, target?.name, loaded);
       });
     } finally {
+      board.clear();
       await Promise.all(sessions.flatMap(({ source, staging }) => [source?.end(), staging.end()]));
     }
   });
   if (target) ctx.logger.info({ target: target.name, ...target.client.counters }, 'target requests');
+}
+
+/** A line per tenant at work on the terminal (stderr), unless --json or --quiet. */
+function migrationBoard(ctx: CommandContext): MigrationBoard {
+  return new MigrationBoard(process.stderr, !ctx.options.json && !ctx.options.quiet);
 }
 
 /** The target `--target` names, or the migration's only one. */
@@ -127,6 +143,36 @@ function reportTenant(ctx: CommandContext, tenant: string, staged: StageTenantRe
   }
 }
 
+/** Per dataset, what loading into `target` would send now (from what is staged, not from a dry run's staging). */
+async function previewLoad(staging: PgSession, migration: LoadedMigration, tenant: string, target: string): Promise<{ dataset: string; creates: number; updates: number }[]> {
+  const store = await StagingStore.open(staging);
+  const previews = [];
+  for (const dataset of migration.graph.order) previews.push({ dataset, ...(await store.loadPreview({ migration: migrationName(migration), tenant, dataset }, target)) });
+  return previews;
+}
+
+function reportDryRun(
+  ctx: CommandContext,
+  tenant: string,
+  staging: readonly DryRunDataset[] | undefined,
+  target: string | undefined,
+  loads: readonly { dataset: string; creates: number; updates: number }[] | undefined,
+): void {
+  ctx.output.line(`tenant ${tenant}: dry run, nothing written or sent`);
+  if (staging) {
+    ctx.output.line('staging would:');
+    ctx.output.table(
+      [['dataset', 'rows read', 'add', 'change', 'keep', 'remove', 'reject'], ...staging.map((d) => [d.dataset, ...[d.rowsRead, d.added, d.changed, d.unchanged, d.removed, d.rejected].map(String)])],
+      [1, 2, 3, 4, 5, 6],
+    );
+    for (const d of staging) for (const failure of d.failures) ctx.output.line(`  ${d.dataset} ${failure.key}: ${failure.error}`);
+  }
+  if (loads && target) {
+    ctx.output.line(`loading into ${target} would send, from what is staged now:`);
+    ctx.output.table([['dataset', 'create', 'update'], ...loads.map((d) => [d.dataset, String(d.creates), String(d.updates)])], [1, 2]);
+  }
+}
+
 export async function runMigrateRedrive(ctx: CommandContext, options: MigrateOptions & { tenant: string[]; dataset?: string; target?: string }): Promise<void> {
   const migration = await loadMigration(options.migration);
   if (options.dataset !== undefined) assertDataset(migration, options.dataset, `--dataset ${options.dataset}`);
@@ -135,10 +181,10 @@ export async function runMigrateRedrive(ctx: CommandContext, options: MigrateOpt
     const staging = await openStaging();
     try {
       const store = await StagingStore.open(staging);
+      const board = migrationBoard(ctx);
       for (const tenant of options.tenant) {
         const forgotten = await store.forgetRefusals(migrationName(migration), tenant, target.name, options.dataset);
-        const loaded = await loadTenant({ migration, name: migrationName(migration), tenant, staging, target, onProgress: ctx.progress.listener, signal: ctx.signal });
-        ctx.progress.done();
+        const loaded = await loadTenant({ migration, name: migrationName(migration), tenant, staging, target, onProgress: board.listener, signal: ctx.signal }).finally(() => board.finish(tenant));
         ctx.output.result({ tenant, redriven: forgotten, target: target.name, loaded });
         ctx.output.line(`tenant ${tenant}: ${formatCount(forgotten, 'refused record')} sent again`);
         reportTenant(ctx, tenant, undefined, target.name, loaded);
@@ -169,71 +215,21 @@ export async function runMigrateReset(ctx: CommandContext, options: MigrateOptio
   return ExitCode.Ok;
 }
 
-export async function runMigrateStatus(ctx: CommandContext, options: MigrateOptions & { tenant: string[] }): Promise<void> {
-  const migration = await loadMigration(options.migration);
-  await withStagingStore(options, async (store) => {
-    for (const tenant of options.tenant) {
-      const counts = await store.counts(migrationName(migration), tenant);
-      const datasets = migration.graph.order.map((dataset) => ({ dataset, ...(counts.get(dataset) ?? { staged: 0, rejected: 0, done: false }) }));
-      ctx.output.result({ tenant, datasets });
-      ctx.output.line(`tenant ${tenant}:`);
-      ctx.output.table([['dataset', 'staged', 'rejected', ''], ...datasets.map((d) => [d.dataset, String(d.staged), String(d.rejected), d.done ? 'done' : counts.has(d.dataset) ? 'unfinished' : 'not staged'])], [1, 2]);
-    }
-  });
-}
-
-export async function runMigrateErrors(ctx: CommandContext, options: MigrateOptions & { tenant: string[]; dataset?: string }): Promise<void> {
-  const migration = await loadMigration(options.migration);
-  if (options.dataset !== undefined) assertDataset(migration, options.dataset, `--dataset ${options.dataset}`);
-  await withStagingStore(options, async (store) => {
-    for (const tenant of options.tenant) {
-      const letters = await store.deadLetters(migrationName(migration), tenant, options.dataset);
-      ctx.output.result({ tenant, deadLetters: letters });
-      ctx.output.line(`tenant ${tenant}: ${formatCount(letters.length, 'record')} not staged or loaded`);
-      for (const letter of letters) ctx.output.line(`  ${letter.dataset} ${letter.key}${letter.target ? ` → ${letter.target}` : ''}: ${letter.error}`);
-    }
-  });
-}
-
-/** `name` is one of the migration's datasets; `given` is how the command line named it. */
-function assertDataset(migration: LoadedMigration, name: string, given: string): void {
-  if (!migration.graph.order.includes(name)) throw new FailsafeError('USAGE', `${given}: no dataset ${name} in ${migration.file}`);
-}
-
-/** The migration's name in the staging tables: its file's name without the extension. */
-function migrationName(migration: LoadedMigration): string {
-  return basename(migration.file, extname(migration.file));
-}
-
-function connectTo(url: string, flag: string): Promise<PgSession> {
-  return connect(settingsFromFlag(url, flag));
-}
-
-/**
- * Runs `work` with a way to open sessions on the staging database (`work` ends them): `--staging`, or
- * an embedded cluster kept under `.failsafe/migrate/`, started for the command.
- */
-async function withStaging(options: MigrateOptions, work: (openStaging: () => Promise<PgSession>) => Promise<void>): Promise<void> {
-  if (options.staging) return work(() => connectTo(options.staging!, '--staging'));
-  const { EmbeddedCluster } = await import('../../postgres/embedded-cluster.js');
-  const cluster = await EmbeddedCluster.start({ baseDir: join('.failsafe', 'migrate') });
-  try {
-    return await work(() => connect({ ...cluster.connection('postgres'), sslMode: 'disable' }));
-  } finally {
-    await cluster.stop();
+/** Every tenant id the migration's `tenants` query lists in the source. */
+async function tenantsInSource(migration: LoadedMigration, url: string): Promise<string[]> {
+  const query = migration.definition.tenants;
+  if (query === undefined) {
+    throw new FailsafeError('USAGE', `--all: ${migration.file} has no tenants query`, { hint: "add tenants: 'SELECT id FROM ... ORDER BY id' to the migration" });
   }
-}
-
-/** Runs `work` on the staging tables through one session. */
-async function withStagingStore(options: MigrateOptions, work: (store: StagingStore) => Promise<void>): Promise<void> {
-  await withStaging(options, async (openStaging) => {
-    const session = await openStaging();
-    try {
-      await work(await StagingStore.open(session));
-    } finally {
-      await session.end();
-    }
-  });
+  const source = await connectTo(url, '--source');
+  try {
+    const { rows } = await source.query<Record<string, unknown>>(query).catch((err: unknown) => {
+      throw new FailsafeError('CONFIG', `${migration.file}: the tenants query does not run: ${messageOf(err)}`, { cause: err });
+    });
+    return rows.map((row) => String(Object.values(row)[0]));
+  } finally {
+    await source.end();
+  }
 }
 
 /** Tenant ids, one per line; blank lines and lines starting with # are skipped. */

@@ -1,0 +1,79 @@
+/**
+ * Live progress of `migrate run` on a terminal (stderr): one line per tenant being migrated, with its
+ * current dataset, step, count, rate and (loading) ETA, redrawn in place. Silent when stderr is not a
+ * TTY, with `--json` and with `--quiet`.
+ */
+import { formatSeconds } from '../core/units.js';
+import type { MigrationProgress } from '../migrate/progress.js';
+
+const REDRAW_MS = 200;
+
+interface TenantLine {
+  latest: MigrationProgress;
+  /** When the current dataset's step began. */
+  since: number;
+}
+
+export class MigrationBoard {
+  readonly #stream: NodeJS.WriteStream;
+  readonly #enabled: boolean;
+  readonly #tenants = new Map<string, TenantLine>();
+  #drawnLines = 0;
+  #lastDraw = 0;
+
+  constructor(stream: NodeJS.WriteStream, enabled: boolean) {
+    this.#stream = stream;
+    this.#enabled = enabled && stream.isTTY === true;
+  }
+
+  /** A listener to hand to the engine. */
+  readonly listener = (progress: MigrationProgress): void => {
+    if (!this.#enabled) return;
+    const line = this.#tenants.get(progress.tenant);
+    const now = Date.now();
+    if (!line || line.latest.dataset !== progress.dataset || line.latest.step !== progress.step) {
+      this.#tenants.set(progress.tenant, { latest: progress, since: now });
+    } else {
+      line.latest = progress;
+    }
+    if (now - this.#lastDraw >= REDRAW_MS) this.#draw(now);
+  };
+
+  /** Takes a tenant's line off the board (it is done), and clears the board so results can be printed. */
+  finish(tenant: string): void {
+    this.#tenants.delete(tenant);
+    this.clear();
+  }
+
+  /** Removes the board from the screen; the next event draws it again. */
+  clear(): void {
+    if (this.#drawnLines === 0) return;
+    this.#stream.write(`\x1b[${this.#drawnLines}A\r\x1b[J`);
+    this.#drawnLines = 0;
+  }
+
+  #draw(now: number): void {
+    this.#lastDraw = now;
+    const width = (this.#stream.columns ?? 100) - 1;
+    const lines = [...this.#tenants.entries()].map(([tenant, line]) => describe(tenant, line, now).slice(0, width));
+    this.clear();
+    if (lines.length > 0) this.#stream.write(`${lines.join('\n')}\n`);
+    this.#drawnLines = lines.length;
+  }
+}
+
+/** `tenant 42  load   guest     12,300/40,000 records  4,980/s  ETA 6s` */
+function describe(tenant: string, { latest, since }: TenantLine, now: number): string {
+  const seconds = (now - since) / 1000;
+  const rate = seconds > 0.5 ? latest.done / seconds : 0;
+  const unit = latest.step === 'stage' ? 'rows' : 'records';
+  const parts = [`tenant ${tenant}`, latest.step.padEnd(5), latest.dataset.padEnd(14)];
+  parts.push(latest.total !== undefined ? `${count(Math.min(latest.done, latest.total))}/${count(latest.total)} ${unit}` : `${count(latest.done)} ${unit}`);
+  if (rate > 0) parts.push(`${count(Math.round(rate))}/s`);
+  if (rate > 0 && latest.total !== undefined && latest.total > latest.done) parts.push(`ETA ${formatSeconds((latest.total - latest.done) / rate)}`);
+  return parts.join('  ');
+}
+
+function count(n: number): string {
+  return n.toLocaleString('en');
+}
