@@ -31,18 +31,10 @@ export interface TransformContext<Names extends string> {
   ref(dataset: Names, key: SourceKey): Reference;
 }
 
-/** How a dataset's records reach the target API. */
-export interface LoadSpec {
-  /** Path under the target's base URL, e.g. `/guests`. */
-  readonly endpoint: string;
-  /** Default POST. */
-  readonly method?: 'POST' | 'PUT';
-  /** Records per request; default 100. */
+/** What every load spec has, whatever the target. */
+interface LoadCommon {
+  /** Records per request (HTTP) or transaction (PostgreSQL); default 100. */
   readonly batchSize?: number;
-  /** The target ids the response (JSON) assigned, one per record of the batch, in order. */
-  readonly ids: (response: unknown) => readonly (string | number)[];
-  /** How a changed record updates the target record it created; without it, changes are reported, not sent. */
-  readonly update?: { readonly method?: 'PUT' | 'PATCH'; readonly endpoint: (targetId: string) => string };
   /**
    * The error budget: the load of this dataset stops (and with it the tenant's run, state kept) once the
    * target has refused more records than this, a count or a share of the records sent (`'2%'`).
@@ -50,6 +42,32 @@ export interface LoadSpec {
    */
   readonly maxRejected?: number | `${number}%`;
 }
+
+/** How a dataset's records reach an HTTP target. */
+export interface HttpLoadSpec extends LoadCommon {
+  /** Path under the target's base URL, e.g. `/guests`. */
+  readonly endpoint: string;
+  /** Default POST. */
+  readonly method?: 'POST' | 'PUT';
+  /** The target ids the response (JSON) assigned, one per record of the batch, in order. */
+  readonly ids: (response: unknown) => readonly (string | number)[];
+  /** How a changed record updates the target record it created; without it, changes are reported, not sent. */
+  readonly update?: { readonly method?: 'PUT' | 'PATCH'; readonly endpoint: (targetId: string) => string };
+}
+
+/**
+ * How a dataset's records reach a PostgreSQL target: each record is a row of `table`, its fields the
+ * columns (a field that is no column is an error, not dropped). A changed record updates its row.
+ */
+export interface TableLoadSpec extends LoadCommon {
+  /** `schema.table` or `table` (in the target's search path). */
+  readonly table: string;
+  /** The column holding the row's id, which references to the record become; default `id`. */
+  readonly idColumn?: string;
+}
+
+/** How a dataset's records reach the target: an endpoint for an HTTP target, a table for a PostgreSQL one (or both). */
+export type LoadSpec = HttpLoadSpec | TableLoadSpec | (HttpLoadSpec & TableLoadSpec);
 
 /**
  * A call to another service for each source row (a geocoder, a CRM lookup), with its own limits; the
@@ -82,6 +100,7 @@ export interface DatasetDefinition<Names extends string, Row extends SourceRow =
 
 /** An HTTP API records are loaded into. */
 export interface HttpTarget {
+  readonly kind?: 'http';
   /** e.g. `https://qa.api.example/v1`; dataset endpoints are appended. */
   readonly baseUrl: string;
   /** A header carrying a secret from the environment, e.g. `{ header: 'Authorization', env: 'QA_TOKEN', prefix: 'Bearer ' }`. */
@@ -92,11 +111,26 @@ export interface HttpTarget {
   readonly concurrency?: number;
 }
 
+/**
+ * A PostgreSQL database records are inserted into, table by table. Batches are idempotent: each
+ * commits with its idempotency key in `failsafe_migrate_batch` (created in the target), so a batch
+ * sent again after a crash gets the ids of its first commit instead of inserting twice.
+ */
+export interface PostgresTarget {
+  readonly kind: 'postgres';
+  /** `postgres://user@host:port/database?sslmode=...`, without the password. */
+  readonly url: string;
+  /** The environment variable holding the password; default PGPASSWORD (or ~/.pgpass). */
+  readonly passwordEnv?: string;
+  /** Transactions in flight at once (one session each); default 4. */
+  readonly concurrency?: number;
+}
+
 export interface MigrationDefinition<Names extends string = string> {
   /** SQL listing every tenant id of the source, one per row (first column), for `migrate run --all`. */
   readonly tenants?: string;
   /** Where `failsafe migrate run --target NAME` loads; the only one is the default. */
-  readonly targets?: Readonly<Record<string, HttpTarget>>;
+  readonly targets?: Readonly<Record<string, HttpTarget | PostgresTarget>>;
   readonly datasets: { readonly [N in Names]: DatasetDefinition<Names> };
 }
 

@@ -11,8 +11,8 @@ import { forEachConcurrently } from '../core/concurrently.js';
 import { FailsafeError, withContext } from '../core/errors.js';
 import type { PgSession } from '../postgres/connection.js';
 import type { DatasetDefinition, Reference } from './definition.js';
-import type { TargetClient, TargetResponse } from './http-target.js';
 import type { LoadedMigration } from './load-migration.js';
+import type { LoadTarget, TargetRefusal } from './load-target.js';
 import type { MigrationProgressListener } from './progress.js';
 import { recordKey, StagingStore, type PendingLoad, type Refusal, type StageScope } from './staging-store.js';
 
@@ -22,7 +22,7 @@ export interface LoadTenantOptions {
   readonly name: string;
   readonly tenant: string;
   readonly staging: PgSession;
-  readonly target: { readonly name: string; readonly client: TargetClient };
+  readonly target: LoadTarget;
   readonly onProgress?: MigrationProgressListener;
   readonly signal?: AbortSignal;
 }
@@ -187,25 +187,15 @@ class DatasetLoader {
   async #create(batch: readonly PendingLoad[], resolved: ReadonlyMap<string, unknown>, idempotencyKey = this.#idempotencyKey('create', batch)): Promise<void> {
     const target = this.#options.target.name;
     await this.#store.batchSending(this.#scope, target, idempotencyKey, batch.map((load) => load.key));
-    const answer = await this.#options.target.client.send({
-      method: this.#definition.load.method ?? 'POST',
-      path: this.#definition.load.endpoint,
-      body: { records: batch.map((load) => resolved.get(load.key)) },
-      idempotencyKey,
-      records: batch.length,
-    });
-    if (answer.status >= 200 && answer.status < 300) {
-      const ids = this.#definition.load.ids(answer.json);
-      if (!Array.isArray(ids) || ids.length !== batch.length) {
-        throw new FailsafeError('CONFIG', `${this.#options.migration.file}: load.ids of dataset ${this.#scope.dataset} gave ${Array.isArray(ids) ? ids.length : 'no'} ids for ${batch.length} records`);
-      }
-      await this.#store.batchDone(this.#scope, target, idempotencyKey, batch.map((load, i) => ({ key: load.key, targetId: JSON.stringify(ids[i]), contentHash: load.contentHash })), []);
+    const answer = await this.#options.target.create(this.#scope.dataset, batch.map((load) => resolved.get(load.key)), idempotencyKey);
+    if ('ids' in answer) {
+      await this.#store.batchDone(this.#scope, target, idempotencyKey, batch.map((load, i) => ({ key: load.key, targetId: JSON.stringify(answer.ids[i]), contentHash: load.contentHash })), []);
       this.#created += batch.length;
       this.#onRecords(batch.length);
       return;
     }
     if (batch.length === 1) {
-      await this.#store.batchDone(this.#scope, target, idempotencyKey, [], [rejection(batch[0]!, answer)]);
+      await this.#store.batchDone(this.#scope, target, idempotencyKey, [], [rejection(batch[0]!, answer.refused)]);
       this.#rejected++;
       this.#checkBudget();
       return;
@@ -219,22 +209,20 @@ class DatasetLoader {
 
   /** A record loaded before whose content changed: an update of the target record, when the dataset says how. */
   async #update(load: PendingLoad, record: unknown): Promise<void> {
-    const update = this.#definition.load.update;
-    if (!update) {
+    if (!this.#options.target.updates(this.#scope.dataset)) {
       this.#changedNotSent++;
       return;
     }
     const target = this.#options.target.name;
     const idempotencyKey = this.#idempotencyKey('update', [load]);
-    const targetId = JSON.parse(load.targetId!) as string | number;
     await this.#store.batchSending(this.#scope, target, idempotencyKey, [load.key]);
-    const answer = await this.#options.target.client.send({ method: update.method ?? 'PUT', path: update.endpoint(String(targetId)), body: record, idempotencyKey, records: 1 });
-    if (answer.status >= 200 && answer.status < 300) {
+    const refused = await this.#options.target.update(this.#scope.dataset, JSON.parse(load.targetId!) as string | number, record, idempotencyKey);
+    if (refused === undefined) {
       await this.#store.batchDone(this.#scope, target, idempotencyKey, [{ key: load.key, targetId: load.targetId!, contentHash: load.contentHash }], []);
       this.#updated++;
       this.#onRecords(1);
     } else {
-      await this.#store.batchDone(this.#scope, target, idempotencyKey, [], [rejection(load, answer)]);
+      await this.#store.batchDone(this.#scope, target, idempotencyKey, [], [rejection(load, refused)]);
       this.#rejected++;
       this.#checkBudget();
     }
@@ -269,8 +257,8 @@ class DatasetLoader {
   }
 }
 
-function rejection(load: PendingLoad, answer: TargetResponse): Refusal {
-  return { key: load.key, record: load.record, error: `the target answered HTTP ${answer.status}`, httpStatus: answer.status, body: answer.text.slice(0, 4000) };
+function rejection(load: PendingLoad, refusal: TargetRefusal): Refusal {
+  return { key: load.key, record: load.record, ...refusal };
 }
 
 /** The references in a staged record, as `[dataset, record key]`. */

@@ -4,23 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, cliJson, runCli, tempDir } from '../../../test/cli.js';
 import { trackLeaks } from '../../../test/leak-check.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/postgres.js';
-
-/** A two-dataset migration written as a user would (without the package import: defineMigration is the identity). */
-const MIGRATION = `
-export default {
-  tenants: 'SELECT id FROM shop ORDER BY id',
-  datasets: {
-    shop: { extract: 'SELECT * FROM shop WHERE id = $1::int', key: ['id'], transform: (row) => ({ name: row.name }), load: { endpoint: '/shops', ids: (r) => r.ids } },
-    customer: {
-      dependsOn: ['shop'],
-      extract: 'SELECT * FROM customer WHERE shop_id = $1::int',
-      key: ['shop_id', 'no'],
-      transform: (row, ctx) => ({ shopId: ctx.ref('shop', row.shop_id), name: row.name, tier: row.tier }),
-      load: { endpoint: '/customers', ids: (r) => r.ids },
-    },
-  },
-};
-`;
+import { SHOPS_SOURCE_SQL, shopsMigration } from '../../../test/shops-migration.js';
 
 /** `migrate run --all`, `status` of every tenant, `run --dry-run` and `diff` of runs after a source change, and `inspect`. */
 describe('failsafe migrate run --all and --dry-run, status, diff, inspect', () => {
@@ -34,13 +18,9 @@ describe('failsafe migrate run --all and --dry-run, status, diff, inspect', () =
   beforeAll(async () => {
     [source, staging, work] = await Promise.all([createTestDatabase('migrate_report_src'), createTestDatabase('migrate_report_stage'), tempDir()]);
     migration = join(work.path, 'shops.mjs');
-    await writeFile(migration, MIGRATION);
+    await writeFile(migration, shopsMigration());
     const session = await source.connect();
-    await session.query(`
-      CREATE TABLE shop (id int PRIMARY KEY, name text NOT NULL);
-      CREATE TABLE customer (shop_id int REFERENCES shop, no int, name text, tier text, PRIMARY KEY (shop_id, no));
-      INSERT INTO shop VALUES (1, 'Corner'), (2, 'Harbour'), (3, 'Market');
-      INSERT INTO customer SELECT s, n, 'Customer ' || n, 'basic' FROM generate_series(1, 3) s, generate_series(1, 20) n;`);
+    await session.query(SHOPS_SOURCE_SQL);
     await session.end();
   });
   afterAll(async () => {
@@ -115,7 +95,7 @@ describe('failsafe migrate run --all and --dry-run, status, diff, inspect', () =
 
   it('refuses --all for a migration without a tenants query', async () => {
     const bare = join(work.path, 'bare.mjs');
-    await writeFile(bare, MIGRATION.replace("tenants: 'SELECT id FROM shop ORDER BY id',", ''));
+    await writeFile(bare, shopsMigration({ tenants: false }));
     const result = await runCli(['migrate', 'run', '-m', bare, '--staging', staging.url, '--source', source.url, '--all', '--stage-only'], { env: source.env });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/--all: .*bare\.mjs has no tenants query/);

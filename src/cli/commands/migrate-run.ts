@@ -8,7 +8,7 @@ import { forEachConcurrently } from '../../core/concurrently.js';
 import { FailsafeError, messageOf } from '../../core/errors.js';
 import { formatCount } from '../../core/units.js';
 import { loadMigration, type LoadedMigration } from '../../migrate/load-migration.js';
-import { TargetClient } from '../../migrate/http-target.js';
+import { openTarget, type LoadTarget } from '../../migrate/load-target.js';
 import { loadTenant, type DatasetLoadResult } from '../../migrate/load-tenant.js';
 import type { DryRunDataset } from '../../migrate/dry-run-stage.js';
 import { stageTenant, type StageTenantResult } from '../../migrate/stage-tenant.js';
@@ -66,9 +66,9 @@ export async function runMigrateRun(ctx: CommandContext, options: RunOptions): P
     assertDataset(migration, name, `--only ${given}`);
     return given.endsWith('+') ? migration.graph.withDependants(name) : [name];
   });
-  const target = options.stageOnly ? undefined : chooseTarget(migration, options.target, ctx);
+  const targetName = options.stageOnly ? undefined : chooseTarget(migration, options.target);
   const board = migrationBoard(ctx);
-  await withStaging(options, async (openStaging) => {
+  const migrate = (target: LoadTarget | undefined): Promise<void> => withStaging(options, async (openStaging) => {
     // Each of the --concurrency workers migrates one tenant at a time on its own sessions, opened for its
     // first tenant; they share the target's rate limit.
     const sessions: { source: PgSession | undefined; staging: PgSession }[] = [];
@@ -86,10 +86,10 @@ export async function runMigrateRun(ctx: CommandContext, options: RunOptions): P
         const common = { migration, name, tenant, staging, onProgress: board.listener, signal: ctx.signal };
         if (options.dryRun) {
           const staged = source ? await stageTenant({ ...common, source, dryRun: true, ...(restage ? { restage } : {}) }) : undefined;
-          const loads = target ? await previewLoad(staging, migration, tenant, target.name) : undefined;
+          const loads = targetName ? await previewLoad(staging, migration, tenant, targetName) : undefined;
           board.finish(tenant);
-          ctx.output.result({ tenant, dryRun: true, ...(staged ? { staging: staged.dryRun } : {}), ...(loads ? { target: target!.name, loads } : {}) });
-          reportDryRun(ctx, tenant, staged?.dryRun, target?.name, loads);
+          ctx.output.result({ tenant, dryRun: true, ...(staged ? { staging: staged.dryRun } : {}), ...(loads ? { target: targetName, loads } : {}) });
+          reportDryRun(ctx, tenant, staged?.dryRun, targetName, loads);
           return;
         }
         const staged = source ? await stageTenant({ ...common, source, ...(restage ? { restage } : {}) }) : undefined;
@@ -103,7 +103,8 @@ export async function runMigrateRun(ctx: CommandContext, options: RunOptions): P
       await Promise.all(sessions.flatMap(({ source, staging }) => [source?.end(), staging.end()]));
     }
   });
-  if (target) ctx.logger.info({ target: target.name, ...target.client.counters }, 'target requests');
+  if (targetName === undefined || options.dryRun) await migrate(undefined);
+  else await withTarget(ctx, migration, targetName, migrate);
 }
 
 /** A line per tenant at work on the terminal (stderr), unless --json or --quiet. */
@@ -112,7 +113,7 @@ function migrationBoard(ctx: CommandContext): MigrationBoard {
 }
 
 /** The target `--target` names, or the migration's only one. */
-function chooseTarget(migration: LoadedMigration, given: string | undefined, ctx: CommandContext): { name: string; client: TargetClient } {
+function chooseTarget(migration: LoadedMigration, given: string | undefined): string {
   const targets = migration.definition.targets ?? {};
   const names = Object.keys(targets);
   const name = given ?? (names.length === 1 ? names[0] : undefined);
@@ -121,9 +122,19 @@ function chooseTarget(migration: LoadedMigration, given: string | undefined, ctx
       hint: names.length === 0 ? 'add targets: { name: { baseUrl } } to the migration, or give --stage-only' : undefined,
     });
   }
-  const definition = targets[name];
-  if (!definition) throw new FailsafeError('USAGE', `--target ${name}: no such target in ${migration.file} (targets: ${names.join(', ') || 'none'})`);
-  return { name, client: new TargetClient(name, definition, { env: ctx.env, signal: ctx.signal }) };
+  if (!targets[name]) throw new FailsafeError('USAGE', `--target ${name}: no such target in ${migration.file} (targets: ${names.join(', ') || 'none'})`);
+  return name;
+}
+
+/** Connects to the target (checking the datasets' load specs fit it), runs `work`, and closes it. */
+async function withTarget(ctx: CommandContext, migration: LoadedMigration, name: string, work: (target: LoadTarget) => Promise<void>): Promise<void> {
+  const target = await openTarget(migration.file, migration.definition, name, { env: ctx.env, signal: ctx.signal });
+  try {
+    await work(target);
+  } finally {
+    ctx.logger.info({ target: target.name, ...target.counters }, 'target requests');
+    await target.close();
+  }
 }
 
 function reportTenant(ctx: CommandContext, tenant: string, staged: StageTenantResult | undefined, target: string | undefined, loaded: readonly DatasetLoadResult[] | undefined): void {
@@ -176,8 +187,7 @@ function reportDryRun(
 export async function runMigrateRedrive(ctx: CommandContext, options: MigrateOptions & { tenant: string[]; dataset?: string; target?: string }): Promise<void> {
   const migration = await loadMigration(options.migration);
   if (options.dataset !== undefined) assertDataset(migration, options.dataset, `--dataset ${options.dataset}`);
-  const target = chooseTarget(migration, options.target, ctx);
-  await withStaging(options, async (openStaging) => {
+  await withTarget(ctx, migration, chooseTarget(migration, options.target), (target) => withStaging(options, async (openStaging) => {
     const staging = await openStaging();
     try {
       const store = await StagingStore.open(staging);
@@ -192,12 +202,12 @@ export async function runMigrateRedrive(ctx: CommandContext, options: MigrateOpt
     } finally {
       await staging.end();
     }
-  });
+  }));
 }
 
 export async function runMigrateReset(ctx: CommandContext, options: MigrateOptions & { tenant: string[]; target?: string; yes?: boolean }): Promise<ExitCode> {
   const migration = await loadMigration(options.migration);
-  const target = options.target === undefined ? undefined : chooseTarget(migration, options.target, ctx).name;
+  const target = options.target === undefined ? undefined : chooseTarget(migration, options.target);
   const what = target === undefined ? 'staged records, checkpoints and staging dead letters' : `the key map, batches and dead letters of target ${target}`;
   if (!options.yes) {
     ctx.output.line(`would forget, for tenant(s) ${options.tenant.join(', ')}: ${what}`);
