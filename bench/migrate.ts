@@ -1,11 +1,14 @@
 /**
  * `npm run bench:migrate`: the migration engine on the reference example (issue 4, seed 003).
  *
- * One hotel of ~500k source rows (`--guests 100000`: guests, two preferences and two tasks each, a
- * vendor per 200 guests) is staged, then loaded into the example's reference API, which allows
- * `--rate` records per second (default 5000) in batches of 100; then ten hotels of a tenth the size at
- * once, under the same limit. Prints staging rows/s, the loader's records/s as a share of the allowed
- * rate, retries per request (429s) and end-to-end time against the issue's targets. There is no peer
+ * One hotel of ~500k source rows (`--guests 100000`: about five rows per guest over the example's ten
+ * legacy tables — the guest, a preference, three stays per two guests, three notes per four, a task per
+ * two, a loyalty membership per four, a room per 100 and a vendor and a staff member per 200; see
+ * examples/concierge-migration/generate-legacy.ts) is staged into the example's thirteen datasets,
+ * then loaded into the example's reference API, which allows `--rate` records per second (default
+ * 5000) in batches of 100; then ten hotels of a tenth the size at once, under the same limit. Prints
+ * staging rows/s, the loader's records/s as a share of the allowed rate, retries per request (429s)
+ * and end-to-end time against the issue's targets. There is no peer
  * to run here (AWS Glue is a managed service): the targets are absolute.
  *
  * Usage: npm run bench:migrate -- [--guests 100000] [--rate 5000] [--work DIR] [--json FILE]

@@ -3,7 +3,8 @@
  *
  *   PGPASSWORD=... node --import tsx examples/concierge-migration/serve-target-api.ts postgres://postgres@127.0.0.1:5432/api [records-per-second] [port]
  *
- * Prints its URL on the first line of standard output.
+ * Prints its URL on the first line of standard output. The geocoder the example's hotel_location
+ * enrichment calls is served at the same URL (`/_geocode`), so CONCIERGE_API_URL is all a run needs.
  */
 import { connect, parsePostgresUrl } from '../../src/postgres/connection.js';
 import { startTargetApi } from './target-api.js';

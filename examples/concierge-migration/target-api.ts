@@ -3,14 +3,23 @@
  * PostgreSQL and behaves like real ones do. It assigns ids, validates records (422 with the index of
  * each bad record), honours `Idempotency-Key` (a request sent again gets the first answer, so a retried
  * batch never creates records twice), and allows `ratePerSecond` records per second (in bursts of up to
- * a second's worth or one batch of 100), answering 429 with `Retry-After` beyond that.
+ * a second's worth or one batch of 100), answering 429 with `Retry-After` beyond that. It also plays the
+ * third-party geocoder the example's enrichment calls, with a limit of its own.
  *
- *   POST /{kind}        { "records": [ {...}, ... ] }  →  201 { "ids": [ ... ] }
- *   PUT  /{kind}/{id}   { ...record }                  →  200 { "id": ... }
- *   GET  /_stats                                       →  200 { "requests": { "201": n, "429": n, ... } }
+ *   POST /{kind}                 { "records": [ {...}, ... ] }  →  201 { "ids": [ ... ] }
+ *   PUT  /{kind}/{id}            { ...record }                  →  200 { "id": ... }
+ *   GET  /_stats                                                →  200 { "requests": { "201": n, "429": n, ... }, "geocoder": { "200": n, ... } }
+ *   GET  /_geocode?address=TEXT                                 →  200 { "lat": ..., "lng": ... }
  *
- * Kinds: hotels, guests, preferences, vendors, tasks. References are target ids and must exist.
+ * Kinds: hotels, hotel-locations, rooms, staff-members, guests, loyalty-accounts, preferences,
+ * guest-notes, stays, guest-summaries, vendors, vendor-contacts, tasks. References are target ids and
+ * must exist. Every record is stored in `api_record (id, kind, body jsonb)`.
+ *
+ * The geocoder answers the same coordinates for the same address (derived from its SHA-256, not a
+ * real place), 422 for an empty address, and 429 with `Retry-After` beyond `geocodePerSecond` calls
+ * per second (bursts of up to a second's worth). Its answers are counted apart from the records'.
  */
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,9 +27,17 @@ import type { PgSession } from '../../src/postgres/connection.js';
 
 const KINDS: Readonly<Record<string, { readonly required: readonly string[]; readonly references: Readonly<Record<string, string>> }>> = {
   hotels: { required: ['name'], references: {} },
+  'hotel-locations': { required: ['hotelId', 'lat', 'lng'], references: { hotelId: 'hotels' } },
+  rooms: { required: ['hotelId', 'number'], references: { hotelId: 'hotels' } },
+  'staff-members': { required: ['hotelId', 'department'], references: { hotelId: 'hotels', supervisorId: 'staff-members' } },
   guests: { required: ['hotelId', 'lastName'], references: { hotelId: 'hotels', referredBy: 'guests' } },
+  'loyalty-accounts': { required: ['guestId', 'tier'], references: { guestId: 'guests' } },
   preferences: { required: ['guestId', 'text'], references: { guestId: 'guests' } },
+  'guest-notes': { required: ['guestId', 'text'], references: { guestId: 'guests' } },
+  stays: { required: ['guestId', 'arrival', 'departure', 'status'], references: { guestId: 'guests', roomId: 'rooms' } },
+  'guest-summaries': { required: ['guestId', 'stays'], references: { guestId: 'guests' } },
   vendors: { required: ['hotelId', 'name'], references: { hotelId: 'hotels' } },
+  'vendor-contacts': { required: ['vendorId'], references: { vendorId: 'vendors' } },
   tasks: { required: ['status'], references: { guestId: 'guests', vendorId: 'vendors' } },
 };
 
@@ -32,6 +49,8 @@ CREATE TABLE IF NOT EXISTS api_idempotency (key text PRIMARY KEY, status int NOT
 export interface TargetApiOptions {
   /** Records per second; default 5000. */
   readonly ratePerSecond?: number;
+  /** Geocoder calls per second; default 20. */
+  readonly geocodePerSecond?: number;
   /** Wait this long after storing before answering, as a slow network would: a client killed meanwhile never hears of records that exist. */
   readonly answerDelayMs?: number;
   /** Called when a POST's records are stored, before the answer goes (tests kill the client here). */
@@ -40,8 +59,10 @@ export interface TargetApiOptions {
 
 export interface TargetApi {
   readonly url: string;
-  /** Requests answered, by status. */
+  /** Record requests answered, by status. */
   readonly requests: Map<number, number>;
+  /** Geocoder requests answered, by status. */
+  readonly geocodes: Map<number, number>;
   close(): Promise<void>;
 }
 
@@ -52,23 +73,15 @@ export interface TargetApi {
  */
 export async function startTargetApi(session: PgSession, options: TargetApiOptions & { readonly port?: number } = {}): Promise<TargetApi> {
   await session.query(SCHEMA_SQL);
+  // The records' bucket holds a second's worth, and at least one batch of 100 however low the rate.
   const rate = options.ratePerSecond ?? 5000;
-  // The bucket holds a second's worth, and at least one batch of 100 however low the rate.
-  const capacity = Math.max(rate, 100);
-  let tokens = capacity;
-  let refilled = Date.now();
+  const take = tokenBucket(rate, Math.max(rate, 100));
+  const geocodeRate = options.geocodePerSecond ?? 20;
+  const takeGeocode = tokenBucket(geocodeRate, Math.max(geocodeRate, 1));
   const requests = new Map<number, number>();
+  const geocodes = new Map<number, number>();
   // One session: requests are handled one at a time, in arrival order.
   let queue: Promise<unknown> = Promise.resolve();
-
-  const take = (count: number): boolean => {
-    const now = Date.now();
-    tokens = Math.min(capacity, tokens + ((now - refilled) / 1000) * rate);
-    refilled = now;
-    if (tokens < count) return false;
-    tokens -= count;
-    return true;
-  };
 
   const handle = async (request: IncomingMessage, body: string): Promise<{ status: number; json: unknown; headers?: Record<string, string> }> => {
     const [, kind, id] = (request.url ?? '').split('/');
@@ -82,7 +95,7 @@ export async function startTargetApi(session: PgSession, options: TargetApiOptio
     }
     const records = request.method === 'POST' ? (parsed as { records?: unknown[] }).records : [parsed];
     if (!Array.isArray(records) || records.length === 0) return { status: 400, json: { error: 'no records' } };
-    if (!take(records.length)) return { status: 429, json: { error: 'rate limit' }, headers: { 'retry-after': '1' } };
+    if (take(records.length) > 0) return { status: 429, json: { error: 'rate limit' }, headers: { 'retry-after': '1' } };
     const key = request.headers['idempotency-key'];
     if (typeof key === 'string') {
       const { rows } = await session.query<{ status: number; response: unknown }>('SELECT status, response FROM api_idempotency WHERE key = $1', [key]);
@@ -111,7 +124,13 @@ export async function startTargetApi(session: PgSession, options: TargetApiOptio
 
   const server: Server = createServer((request: IncomingMessage, response: ServerResponse) => {
     if (request.method === 'GET' && request.url === '/_stats') {
-      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ requests: Object.fromEntries(requests) }));
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ requests: Object.fromEntries(requests), geocoder: Object.fromEntries(geocodes) }));
+      return;
+    }
+    if (request.method === 'GET' && request.url?.startsWith('/_geocode')) {
+      const { status, json, headers } = geocode(new URL(request.url, 'http://api').searchParams.get('address') ?? '', takeGeocode);
+      geocodes.set(status, (geocodes.get(status) ?? 0) + 1);
+      response.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(json));
       return;
     }
     const chunks: Buffer[] = [];
@@ -137,8 +156,37 @@ export async function startTargetApi(session: PgSession, options: TargetApiOptio
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    geocodes,
     close: () => new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))),
   };
+}
+
+/**
+ * A token bucket of `capacity` filling at `rate` per second: `take(n)` spends n tokens and answers 0,
+ * or spends nothing and answers the seconds until n tokens are there.
+ */
+function tokenBucket(rate: number, capacity: number): (count: number) => number {
+  let tokens = capacity;
+  let refilled = Date.now();
+  return (count) => {
+    const now = Date.now();
+    tokens = Math.min(capacity, tokens + ((now - refilled) / 1000) * rate);
+    refilled = now;
+    if (tokens < count) return (count - tokens) / rate;
+    tokens -= count;
+    return 0;
+  };
+}
+
+/** The geocoder: coordinates derived from the address's hash, the same every time; 422 for no address; 429 over its limit. */
+function geocode(address: string, take: (count: number) => number): { status: number; json: unknown; headers?: Record<string, string> } {
+  const wait = take(1);
+  if (wait > 0) return { status: 429, json: { error: 'geocoder rate limit' }, headers: { 'retry-after': String(Math.ceil(wait)) } };
+  const normalised = address.trim().replace(/\s+/g, ' ').toLowerCase();
+  if (normalised === '') return { status: 422, json: { error: 'address is empty' } };
+  const digest = createHash('sha256').update(normalised).digest();
+  const at = (offset: number, span: number): number => Math.round(((digest.readUInt32BE(offset) / 2 ** 32) * span - span / 2) * 1e6) / 1e6;
+  return { status: 200, json: { lat: at(0, 180), lng: at(4, 360) } };
 }
 
 /** Per bad record: its index and what is wrong (a required field missing, a reference to nothing); one query per reference field. */

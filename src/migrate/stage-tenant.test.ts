@@ -126,7 +126,7 @@ describe('stageTenant', () => {
       name: 'resumed',
       signal: controller.signal,
       onProgress: (progress) => {
-        if (progress.current === '1/guest' && progress.itemsDone >= 15) controller.abort(new Error('killed'));
+        if (progress.dataset === 'guest' && progress.done >= 14) controller.abort(new Error('killed'));
       },
     });
     await expect(interrupted).rejects.toThrow('killed');
@@ -179,7 +179,7 @@ describe('StagingStore.open', () => {
     try {
       await Promise.all(sessions.map((session) => StagingStore.open(session)));
       const { rows } = await sessions[0]!.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'failsafe_migrate'");
-      expect(rows[0]!.n).toBe(6);
+      expect(rows[0]!.n).toBe(7);
     } finally {
       await Promise.all(sessions.map((session) => session.end()));
       await db.drop();
