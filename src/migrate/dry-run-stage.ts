@@ -7,7 +7,7 @@
 import type { StagedRecord, StageFailure, StageProgress, StageScope, StagingStore } from './staging-store.js';
 
 /** What staging does with the staging database; {@link DryRunStage} does it in memory. */
-export type StageStore = Pick<StagingStore, 'beginRun' | 'endRun' | 'progress' | 'restart' | 'stageBatch' | 'finish' | 'stagedKeys'>;
+export type StageStore = Pick<StagingStore, 'beginRun' | 'endRun' | 'progress' | 'restart' | 'onlyStagedBy' | 'stageBatch' | 'finish' | 'stagedKeys'>;
 
 /** What a dataset's restage would do. */
 export interface DryRunDataset {
@@ -62,7 +62,15 @@ export class DryRunStage implements StageStore {
     this.datasets.push({ dataset: scope.dataset, rowsRead: 0, added: 0, changed: 0, unchanged: 0, removed: 0, rejected: 0, failures: [] });
   }
 
-  async stageBatch(scope: StageScope, _runId: string, batch: { readonly records: readonly StagedRecord[]; readonly failures: readonly StageFailure[]; readonly rows: number; readonly lastKey: readonly (string | null)[] }): Promise<void> {
+  async onlyStagedBy(): Promise<boolean> {
+    return false;
+  }
+
+  async stageBatch(
+    scope: StageScope,
+    _runId: string,
+    batch: { readonly records: readonly StagedRecord[]; readonly failures: readonly StageFailure[]; readonly rows: number; readonly lastKey: readonly (string | null)[] },
+  ): Promise<'upsert'> {
     const report = this.datasets[this.datasets.length - 1]!;
     const staged = await this.#store.stagedHashes(scope, batch.records.map((record) => record.key));
     const keys = this.#keys.get(scope.dataset)!;
@@ -78,6 +86,7 @@ export class DryRunStage implements StageStore {
     report.failures.push(...batch.failures.slice(0, FAILURES_KEPT - report.failures.length));
     const progress = this.#progress.get(scope.dataset)!;
     this.#progress.set(scope.dataset, { ...progress, lastKey: batch.lastKey, rowsRead: report.rowsRead, records: keys.size, rejected: report.rejected });
+    return 'upsert';
   }
 
   async finish(scope: StageScope): Promise<void> {

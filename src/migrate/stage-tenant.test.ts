@@ -160,7 +160,7 @@ describe('stageTenant', () => {
     }
   });
 
-  it('stops with a CONFIG error naming the file when an extract does not run or a reference skips dependsOn', async () => {
+  it('stops with a CONFIG error naming the file when an extract does not run, a reference skips dependsOn, or a key names two rows', async () => {
     const broken = legacyMigration();
     const badExtract = { datasets: { ...broken.datasets, hotel: { ...broken.datasets.hotel!, extract: 'SELECT * FROM gc_nowhere WHERE $1::int = 1' } } };
     await expect(stage({ name: 'broken', migration: loaded(badExtract) })).rejects.toThrow(/migration\.ts: the extract of dataset hotel does not run: relation "gc_nowhere" does not exist/);
@@ -169,6 +169,41 @@ describe('stageTenant', () => {
     } as MigrationDefinition;
     const error = await stage({ name: 'broken2', migration: loaded(badRef) }).catch((err: unknown) => err);
     expect(isErrorCode(error, 'CONFIG') && (error as Error).message).toMatch(/dataset hotel refers to guest, which it does not depend on/);
+    // Preferences keyed by guest alone: two rows per guest, one batch boundary between some of them (batches of 7).
+    const badKey = { datasets: { ...broken.datasets, preference: { ...broken.datasets.preference!, key: ['property_id', 'guest_no'] } } };
+    await expect(stage({ name: 'broken3', migration: loaded(badKey) })).rejects.toThrow(
+      /the extract of dataset preference returns two rows with key \["1","1"\]: its key \(property_id, guest_no\) must name one row/,
+    );
+  });
+});
+
+describe('StagingStore.stageBatch', () => {
+  it('appends new keys with COPY, and writes a batch whose key was staged after all as an upsert', async () => {
+    const db = await createTestDatabase('migrate_batch');
+    const session = await db.connect();
+    try {
+      const store = await StagingStore.open(session);
+      const scope = { migration: 'm', tenant: 't\\1', dataset: 'd' };
+      await store.restart(scope, '1');
+      const record = (key: string, name: string) => ({ key, json: JSON.stringify({ name, note: 'tab\there, newline\n, backslash \\' }), contentHash: name });
+      const batch = (records: ReturnType<typeof record>[]) => ({ records, failures: [], rows: records.length, lastKey: [records.at(-1)!.key] });
+      expect(await store.onlyStagedBy(scope, '1')).toBe(true);
+      expect(await store.stageBatch(scope, '1', batch([record('a', 'first'), record('b\\x\ty', 'second')]), 'insert')).toBe('insert');
+      expect(await store.stageBatch(scope, '1', batch([record('a', 'again'), record('c', 'third')]), 'insert')).toBe('upsert');
+      const { rows } = await session.query<{ record_key: string; record: { name: string; note: string } }>(
+        "SELECT record_key, record FROM failsafe_migrate.staged WHERE tenant = 't\\1' ORDER BY record_key",
+      );
+      expect(rows.map((row) => [row.record_key, row.record.name])).toEqual([
+        ['a', 'again'],
+        ['b\\x\ty', 'second'],
+        ['c', 'third'],
+      ]);
+      expect(rows[0]!.record.note).toBe('tab\there, newline\n, backslash \\');
+      expect(await store.onlyStagedBy(scope, '2')).toBe(false);
+    } finally {
+      await session.end();
+      await db.drop();
+    }
   });
 });
 

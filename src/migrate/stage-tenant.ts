@@ -109,6 +109,9 @@ async function stageDataset(
   const fetch = (): Promise<{ rows: SourceRow[] }> => source.query<SourceRow>(`FETCH ${batchSize} FROM failsafe_extract`);
   let next: Promise<{ rows: SourceRow[] }> | undefined;
   let written: Promise<void> = Promise.resolve();
+  // Appended with COPY while nothing another run staged can clash with the records' keys.
+  let mode: 'insert' | 'upsert' = (await store.onlyStagedBy(scope, runId)) ? 'insert' : 'upsert';
+  let previousKey: string | undefined;
   try {
     await source.query(`DECLARE failsafe_extract NO SCROLL CURSOR FOR SELECT * FROM (${definition.extract}) s${after} ORDER BY ${keyColumns}`, [tenant, ...(lastKey ?? [])]).catch((err: unknown) => {
       throw new FailsafeError('CONFIG', `${migration.file}: the extract of dataset ${scope.dataset} does not run: ${messageOf(err)}`, { cause: err });
@@ -120,6 +123,7 @@ async function stageDataset(
       options.signal?.throwIfAborted();
       const { rows } = await next;
       if (rows.length === 0) break;
+      previousKey = assertKeysDistinct(options, scope.dataset, definition, rows, previousKey);
       next = fetch();
       next.catch(() => undefined); // awaited on the next turn or below; a failure meanwhile is not unhandled
       const enriched = definition.enrich ? await enrichRows(definition.enrich, rows, tenant, options.signal) : { rows, failures: [] };
@@ -129,7 +133,10 @@ async function stageDataset(
       // References are checked against what is committed, the batch before included.
       await rejectUnknownReferences(store, finishedKeys, scope, records, failures);
       const keyOfLast = sourceKey(definition, rows[rows.length - 1]!);
-      written = store.stageBatch(scope, runId, { records, failures, rows: rows.length, lastKey: keyOfLast }).then(() => onRows(rows.length));
+      written = store.stageBatch(scope, runId, { records, failures, rows: rows.length, lastKey: keyOfLast }, mode).then((how) => {
+        mode = how;
+        onRows(rows.length);
+      });
       written.catch(() => undefined); // awaited on the next turn or below
     }
     await written;
@@ -138,6 +145,23 @@ async function stageDataset(
     await Promise.all([next?.catch(() => undefined), written.catch(() => undefined)]);
     await source.query('ROLLBACK').catch(() => undefined);
   }
+}
+
+/**
+ * Rows come in key order, so two rows with the same key are neighbours (across batches: `previousKey`,
+ * the key of the batch before's last row). A key that names two rows is a mistake in the definition:
+ * their records would overwrite each other. Returns the last row's key.
+ */
+function assertKeysDistinct(options: StageTenantOptions, dataset: string, definition: DatasetDefinition<string>, rows: readonly SourceRow[], previousKey: string | undefined): string {
+  let previous = previousKey;
+  for (const row of rows) {
+    const key = recordKey(sourceKey(definition, row));
+    if (key === previous) {
+      throw new FailsafeError('CONFIG', `${options.migration.file}: the extract of dataset ${dataset} returns two rows with key ${key}: its key (${definition.key.join(', ')}) must name one row`);
+    }
+    previous = key;
+  }
+  return previous!;
 }
 
 interface BuiltRecord extends StagedRecord {

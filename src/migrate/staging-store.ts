@@ -4,7 +4,7 @@
  * Every write that moves a checkpoint commits in the same transaction as the records it covers.
  */
 import { Semaphore } from '../core/semaphore.js';
-import type { SqlClient } from '../postgres/connection.js';
+import type { PgSession, SqlClient } from '../postgres/connection.js';
 
 /** Marks the staging schema (its comment) as holding every table and trigger below. */
 const SCHEMA_VERSION = 'failsafe migration staging, version 2';
@@ -160,6 +160,23 @@ async function insertRefusals(client: SqlClient, scope: StageScope, target: stri
   }
 }
 
+/** Appends records with `COPY ... FROM STDIN` (text format). */
+async function copyRecords(client: PgSession, scope: StageScope, runId: string, records: readonly StagedRecord[]): Promise<void> {
+  const input = client.copyIn('COPY failsafe_migrate.staged (migration, tenant, dataset, record_key, run_id, created_run, record, content_hash) FROM STDIN');
+  const done = new Promise<void>((resolve, reject) => {
+    input.once('finish', resolve);
+    input.once('error', reject);
+  });
+  const prefix = `${copyText(scope.migration)}\t${copyText(scope.tenant)}\t${copyText(scope.dataset)}\t`;
+  input.end(records.map((r) => `${prefix}${copyText(r.key)}\t${runId}\t${runId}\t${copyText(r.json)}\t${r.contentHash}\n`).join(''));
+  await done;
+}
+
+/** A value as COPY's text format writes it: backslash, newline, carriage return and tab escaped. */
+function copyText(value: string): string {
+  return value.replace(/[\\\n\r\t]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t'));
+}
+
 /** A record that could not be staged (`target` null) or loaded. */
 export interface DeadLetter {
   readonly dataset: string;
@@ -188,10 +205,10 @@ export interface StageScope {
  * const runId = await store.beginRun('concierge', '42', ['hotel', 'guest'], hash);
  */
 export class StagingStore {
-  readonly #client: SqlClient;
+  readonly #client: PgSession;
   readonly #exclusive = new Semaphore(1);
 
-  private constructor(client: SqlClient) {
+  private constructor(client: PgSession) {
     this.#client = client;
   }
 
@@ -203,7 +220,7 @@ export class StagingStore {
     return this.#exclusive.run(() => this.#client.query<Row>(text, values));
   }
 
-  async #transaction(work: (client: SqlClient) => Promise<void>): Promise<void> {
+  async #transaction(work: (client: PgSession) => Promise<void>): Promise<void> {
     await this.#exclusive.run(async () => {
       await this.#client.query('BEGIN');
       try {
@@ -220,7 +237,7 @@ export class StagingStore {
    * Creates or upgrades the tables unless the schema is current. Under an advisory lock: `CREATE ... IF
    * NOT EXISTS` run by two sessions at once (tenants staged side by side, two runs) can still collide.
    */
-  static async open(client: SqlClient): Promise<StagingStore> {
+  static async open(client: PgSession): Promise<StagingStore> {
     const store = new StagingStore(client);
     const { rows } = await store.#query<{ version: string | null }>("SELECT obj_description(to_regnamespace('failsafe_migrate'), 'pg_namespace') AS version");
     if (rows[0]?.version === SCHEMA_VERSION) return store;
@@ -269,42 +286,75 @@ export class StagingStore {
   }
 
   /**
-   * Commits one batch: its records (replacing earlier versions of the same keys), its failures as dead
-   * letters, and the checkpoint after its last row, in one transaction.
+   * Whether every record staged for the dataset was staged by `runId`: then the records of the rows
+   * after its checkpoint are new keys, and {@link stageBatch} can append them (`'insert'`).
    */
-  async stageBatch(scope: StageScope, runId: string, batch: { readonly records: readonly StagedRecord[]; readonly failures: readonly StageFailure[]; readonly rows: number; readonly lastKey: readonly (string | null)[] }): Promise<void> {
+  async onlyStagedBy(scope: StageScope, runId: string): Promise<boolean> {
+    const { rows } = await this.#query<{ other: boolean }>(
+      'SELECT EXISTS (SELECT 1 FROM failsafe_migrate.staged WHERE migration = $1 AND tenant = $2 AND dataset = $3 AND run_id <> $4) AS other',
+      [scope.migration, scope.tenant, scope.dataset, runId],
+    );
+    return !rows[0]!.other;
+  }
+
+  /**
+   * Commits one batch: its records, its failures as dead letters, and the checkpoint after its last
+   * row, in one transaction. `'upsert'` replaces earlier versions of the same keys; `'insert'` appends
+   * with COPY, twice as fast, for keys known to be new ({@link onlyStagedBy}) — should one exist after
+   * all, the batch is written again as an upsert. Resolves to the way it was written.
+   */
+  async stageBatch(
+    scope: StageScope,
+    runId: string,
+    batch: { readonly records: readonly StagedRecord[]; readonly failures: readonly StageFailure[]; readonly rows: number; readonly lastKey: readonly (string | null)[] },
+    mode: 'insert' | 'upsert' = 'upsert',
+  ): Promise<'insert' | 'upsert'> {
     const { migration, tenant, dataset } = scope;
-    await this.#transaction(async (client) => {
-      if (batch.records.length > 0) {
+    const write = (how: 'insert' | 'upsert') =>
+      this.#transaction(async (client) => {
+        if (batch.records.length > 0 && how === 'insert') await copyRecords(client, scope, runId, batch.records);
+        if (batch.records.length > 0 && how === 'upsert') {
+          await client.query(
+            `INSERT INTO failsafe_migrate.staged (migration, tenant, dataset, record_key, run_id, created_run, record, content_hash)
+             SELECT $1, $2, $3, e->>'k', $4, $4, e->'r', e->>'h' FROM jsonb_array_elements($5::jsonb) AS e
+             ON CONFLICT (migration, tenant, dataset, record_key) DO UPDATE SET run_id = excluded.run_id, record = excluded.record, content_hash = excluded.content_hash`,
+            // One JSON document with the records' JSON inside as it is: a text[] parameter escapes every quote of every record.
+            [migration, tenant, dataset, runId, `[${batch.records.map((r) => `{"k":${JSON.stringify(r.key)},"h":"${r.contentHash}","r":${r.json}}`).join(',')}]`],
+          );
+        }
+        if (batch.failures.length > 0) {
+          await client.query(
+            `INSERT INTO failsafe_migrate.dead_letter (migration, tenant, dataset, record_key, run_id, record, error)
+             SELECT $1, $2, $3, k, $4, r::jsonb, e FROM unnest($5::text[], $6::text[], $7::text[]) AS u(k, r, e)`,
+            [
+              migration,
+              tenant,
+              dataset,
+              runId,
+              batch.failures.map((f) => f.key),
+              batch.failures.map((f) => (f.record === undefined ? null : JSON.stringify(f.record))),
+              batch.failures.map((f) => f.error),
+            ],
+          );
+        }
         await client.query(
-          `INSERT INTO failsafe_migrate.staged (migration, tenant, dataset, record_key, run_id, created_run, record, content_hash)
-           SELECT $1, $2, $3, e->>'k', $4, $4, e->'r', e->>'h' FROM jsonb_array_elements($5::jsonb) AS e
-           ON CONFLICT (migration, tenant, dataset, record_key) DO UPDATE SET run_id = excluded.run_id, record = excluded.record, content_hash = excluded.content_hash`,
-          // One JSON document with the records' JSON inside as it is: a text[] parameter escapes every quote of every record.
-          [migration, tenant, dataset, runId, `[${batch.records.map((r) => `{"k":${JSON.stringify(r.key)},"h":"${r.contentHash}","r":${r.json}}`).join(',')}]`],
+          `UPDATE failsafe_migrate.stage_progress SET last_key = $5, rows_read = rows_read + $6, records = records + $7, rejected = rejected + $8, updated_at = now()
+           WHERE migration = $1 AND tenant = $2 AND dataset = $3 AND run_id = $4`,
+          [migration, tenant, dataset, runId, batch.lastKey, batch.rows, batch.records.length, batch.failures.length],
         );
-      }
-      if (batch.failures.length > 0) {
-        await client.query(
-          `INSERT INTO failsafe_migrate.dead_letter (migration, tenant, dataset, record_key, run_id, record, error)
-           SELECT $1, $2, $3, k, $4, r::jsonb, e FROM unnest($5::text[], $6::text[], $7::text[]) AS u(k, r, e)`,
-          [
-            migration,
-            tenant,
-            dataset,
-            runId,
-            batch.failures.map((f) => f.key),
-            batch.failures.map((f) => (f.record === undefined ? null : JSON.stringify(f.record))),
-            batch.failures.map((f) => f.error),
-          ],
-        );
-      }
-      await client.query(
-        `UPDATE failsafe_migrate.stage_progress SET last_key = $5, rows_read = rows_read + $6, records = records + $7, rejected = rejected + $8, updated_at = now()
-         WHERE migration = $1 AND tenant = $2 AND dataset = $3 AND run_id = $4`,
-        [migration, tenant, dataset, runId, batch.lastKey, batch.rows, batch.records.length, batch.failures.length],
-      );
-    });
+      });
+    if (mode === 'upsert') {
+      await write('upsert');
+      return 'upsert';
+    }
+    try {
+      await write('insert');
+      return 'insert';
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== '23505') throw err;
+      await write('upsert');
+      return 'upsert';
+    }
   }
 
   /** Marks the dataset staged and removes records an earlier run staged that this run no longer produced. */
