@@ -5,7 +5,7 @@
  * committed row. A row whose transform throws or whose references name nothing staged becomes a dead
  * letter; the dataset goes on.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { FailsafeError, messageOf, withContext } from '../core/errors.js';
 import { quoteIdent } from '../postgres/catalog.js';
 import type { PgSession } from '../postgres/connection.js';
@@ -111,7 +111,7 @@ async function stageDataset(
   let written: Promise<void> = Promise.resolve();
   // Appended with COPY while nothing another run staged can clash with the records' keys.
   let mode: 'insert' | 'upsert' = (await store.onlyStagedBy(scope, runId)) ? 'insert' : 'upsert';
-  let previousKey: string | undefined;
+  let previousKey: (string | null)[] | undefined;
   try {
     await source.query(`DECLARE failsafe_extract NO SCROLL CURSOR FOR SELECT * FROM (${definition.extract}) s${after} ORDER BY ${keyColumns}`, [tenant, ...(lastKey ?? [])]).catch((err: unknown) => {
       throw new FailsafeError('CONFIG', `${migration.file}: the extract of dataset ${scope.dataset} does not run: ${messageOf(err)}`, { cause: err });
@@ -132,8 +132,7 @@ async function stageDataset(
       await written;
       // References are checked against what is committed, the batch before included.
       await rejectUnknownReferences(store, finishedKeys, scope, records, failures);
-      const keyOfLast = sourceKey(definition, rows[rows.length - 1]!);
-      written = store.stageBatch(scope, runId, { records, failures, rows: rows.length, lastKey: keyOfLast }, mode).then((how) => {
+      written = store.stageBatch(scope, runId, { records, failures, rows: rows.length, lastKey: previousKey }, mode).then((how) => {
         mode = how;
         onRows(rows.length);
       });
@@ -152,16 +151,26 @@ async function stageDataset(
  * the key of the batch before's last row). A key that names two rows is a mistake in the definition:
  * their records would overwrite each other. Returns the last row's key.
  */
-function assertKeysDistinct(options: StageTenantOptions, dataset: string, definition: DatasetDefinition<string>, rows: readonly SourceRow[], previousKey: string | undefined): string {
+function assertKeysDistinct(
+  options: StageTenantOptions,
+  dataset: string,
+  definition: DatasetDefinition<string>,
+  rows: readonly SourceRow[],
+  previousKey: readonly (string | null)[] | undefined,
+): (string | null)[] {
   let previous = previousKey;
+  let key: (string | null)[] = [];
   for (const row of rows) {
-    const key = recordKey(sourceKey(definition, row));
-    if (key === previous) {
-      throw new FailsafeError('CONFIG', `${options.migration.file}: the extract of dataset ${dataset} returns two rows with key ${key}: its key (${definition.key.join(', ')}) must name one row`);
+    key = sourceKey(definition, row);
+    if (previous !== undefined && key.every((value, i) => value === previous![i])) {
+      throw new FailsafeError(
+        'CONFIG',
+        `${options.migration.file}: the extract of dataset ${dataset} returns two rows with key ${recordKey(key)}: its key (${definition.key.join(', ')}) must name one row`,
+      );
     }
     previous = key;
   }
-  return previous!;
+  return key;
 }
 
 interface BuiltRecord extends StagedRecord {
@@ -205,7 +214,7 @@ function transformRows(
     const list = output === null || output === undefined ? [] : Array.isArray(output) ? (output as readonly TargetRecord[]) : [output as TargetRecord];
     list.forEach((record, index) => {
       const json = JSON.stringify(record);
-      records.push({ key: index === 0 ? key : `${key}#${index}`, record, json, contentHash: createHash('sha256').update(json).digest('hex'), references });
+      records.push({ key: index === 0 ? key : `${key}#${index}`, record, json, contentHash: hash('sha256', json), references });
     });
   }
   return { records, failures };

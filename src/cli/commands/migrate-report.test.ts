@@ -61,8 +61,8 @@ describe('failsafe migrate run --all and --dry-run, status, diff, inspect', () =
     expect(diff).toContain(`tenant 1: what run ${run} changed in staging`);
     expect(diff).toContain('customer: 1 added, 2 changed, 1 removed');
     expect(diff).toContain('~ ["1","3"] tier: "basic" → "gold"');
-    expect(diff).toContain('+ ["1","21"] {"name":"Newcomer","tier":"basic"');
-    expect(diff).toContain('- ["1","20"] {"name":"Customer 20"');
+    expect(diff).toContain('+ ["1","21"] {"shopId":{"$ref":["shop",["1"]]},"name":"Newcomer","tier":"basic"}');
+    expect(diff).toContain('- ["1","20"] {"shopId":{"$ref":["shop",["1"]]},"name":"Customer 20","tier":"basic"}');
     expect(diff).not.toMatch(/^shop:/m);
 
     const runs = await cliJson<{ runs: { id: string; tenant: string }[] }>(['--json', ...migrate('inspect')], { env: source.env });
