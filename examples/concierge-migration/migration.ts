@@ -13,7 +13,7 @@
  *   hotel_location (no address) fail in `transform` and wait in dead letter; a note or preference of a
  *   guest that was never staged fails its reference.
  */
-import { defineMigration } from 'failsafe/migrate';
+import { defineMigration, EnrichError } from 'failsafe/migrate';
 
 const TASK_STATUS: Readonly<Record<string, string>> = { O: 'open', D: 'done', X: 'cancelled' };
 const STAY_STATUS: Readonly<Record<string, string>> = { R: 'reserved', I: 'in-house', O: 'checked-out', C: 'cancelled' };
@@ -36,11 +36,17 @@ const addressOf = (row: Readonly<Record<string, unknown>>): string | null => {
   return parts.length === 0 ? null : [...parts, text(row.country_cd)].filter((part) => part !== null).join(', ');
 };
 
-/** `GET /_geocode?address=`: the coordinates of an address; any answer but 200 throws (the engine tries again). */
+/**
+ * `GET /_geocode?address=`: the coordinates of an address. A 429 makes every call wait its Retry-After,
+ * a 4xx fails the row at once, anything else but 200 is tried again.
+ */
 async function geocode(address: string, signal: AbortSignal | undefined): Promise<{ lat: number; lng: number }> {
   const response = await fetch(`${geocoderUrl()}/_geocode?address=${encodeURIComponent(address)}`, { signal: signal ?? null });
   const body = await response.text();
-  if (response.status !== 200) throw new Error(`geocoder answered HTTP ${response.status}: ${body.slice(0, 200)}`);
+  const failure = `geocoder answered HTTP ${response.status}: ${body.slice(0, 200)}`;
+  if (response.status === 429) throw new EnrichError(failure, { retryAfterMs: 1000 * Number(response.headers.get('retry-after') ?? 1) });
+  if (response.status >= 400 && response.status < 500) throw new EnrichError(failure, { permanent: true });
+  if (response.status !== 200) throw new Error(failure);
   const { lat, lng } = JSON.parse(body) as { lat: number; lng: number };
   return { lat, lng };
 }
@@ -105,8 +111,8 @@ export default defineMigration({
       extract: 'SELECT property_id, addr_line, city, postal_cd, country_cd FROM gc_property WHERE property_id = $1::int',
       key: ['property_id'],
       enrich: {
-        // A hotel without an address is not sent (the geocoder would answer 422 three times): it gets
-        // no coordinates, and transform turns it into a dead letter to fix at the source.
+        // A hotel without an address is not sent (it would cost a call the geocoder refuses): it gets no
+        // coordinates, and transform turns it into a dead letter to fix at the source.
         fn: async (row, { signal }) => {
           const address = addressOf(row);
           return address === null ? {} : geocode(address, signal);

@@ -74,7 +74,10 @@ export type LoadSpec = HttpLoadSpec | TableLoadSpec | (HttpLoadSpec & TableLoadS
  * fields it returns are added to the row `transform` sees (they win over source columns of the same name).
  */
 export interface EnrichSpec<Row extends SourceRow = SourceRow> {
-  /** Throwing, after `attempts` tries, fails that row only (a dead letter naming the enrichment). */
+  /**
+   * Throwing, after `attempts` tries, fails that row only (a dead letter naming the enrichment); throw
+   * an {@link EnrichError} to make every call wait (`retryAfterMs`) or to fail the row at once (`permanent`).
+   */
   readonly fn: (row: Row, ctx: { readonly tenant: string; readonly signal: AbortSignal | undefined }) => Promise<Readonly<Record<string, unknown>>>;
   /** Calls per second, shared by every tenant migrated at once; default 10. */
   readonly ratePerSecond?: number;
@@ -82,6 +85,26 @@ export interface EnrichSpec<Row extends SourceRow = SourceRow> {
   readonly concurrency?: number;
   /** Tries per row, the first included, with backoff and jitter between them; default 3. */
   readonly attempts?: number;
+}
+
+/**
+ * What an enrichment's `fn` throws to say more than "failed": the service asked to wait
+ * (`retryAfterMs`, e.g. from a 429's Retry-After: every call of that enrichment waits, and this one is
+ * tried again), or trying again cannot help (`permanent`, e.g. a 422: the row fails at once).
+ *
+ * @example
+ * if (response.status === 429) throw new EnrichError('geocoder is busy', { retryAfterMs: 1000 * Number(response.headers.get('retry-after') ?? 1) });
+ */
+export class EnrichError extends Error {
+  readonly retryAfterMs: number | undefined;
+  readonly permanent: boolean;
+
+  constructor(message: string, options: { readonly retryAfterMs?: number; readonly permanent?: boolean } = {}) {
+    super(message);
+    this.name = 'EnrichError';
+    this.retryAfterMs = options.retryAfterMs;
+    this.permanent = options.permanent ?? false;
+  }
 }
 
 export interface DatasetDefinition<Names extends string, Row extends SourceRow = SourceRow> {

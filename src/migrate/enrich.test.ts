@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import type { EnrichSpec } from './definition.js';
+import { EnrichError, type EnrichSpec } from './definition.js';
 import { enrichRows } from './enrich.js';
 
 const rows = Array.from({ length: 12 }, (_, i) => ({ id: i, city: `City ${i}` }));
@@ -44,6 +44,36 @@ describe('enrichRows', () => {
     expect(failures).toEqual([{ row: rows[7], error: 'enrichment failed after 2 tries: HTTP 422 for tenant 42' }]);
     expect(tries.get(3)).toBe(2);
     expect(tries.get(7)).toBe(2);
+  });
+
+  it('fails a row at once on a permanent error, and makes every call wait when the service asks to', async () => {
+    const tries = new Map<number, number>();
+    const started: { id: number; at: number }[] = [];
+    let asked = 0;
+    const spec: EnrichSpec = {
+      ratePerSecond: 10_000,
+      concurrency: 4,
+      fn: async (row) => {
+        const id = Number(row.id);
+        started.push({ id, at: Date.now() });
+        tries.set(id, (tries.get(id) ?? 0) + 1);
+        if (id === 7) throw new EnrichError('HTTP 422: no such address', { permanent: true });
+        if (id === 0 && tries.get(id) === 1) {
+          asked = Date.now();
+          throw new EnrichError('HTTP 429', { retryAfterMs: 300 });
+        }
+        await sleep(5);
+        return {};
+      },
+    };
+    const { failures } = await enrichRows(spec, rows, '42');
+    expect(failures).toEqual([{ row: rows[7], error: 'enrichment failed: HTTP 422: no such address' }]);
+    expect(tries.get(7)).toBe(1);
+    expect(tries.get(0)).toBe(2);
+    // Calls that began after the 429 began only once its wait was over: the calls already running were not stopped.
+    const after = started.filter((call) => call.at > asked);
+    expect(after.length).toBeGreaterThan(4);
+    for (const call of after) expect(call.at - asked).toBeGreaterThanOrEqual(299);
   });
 
   it('shares one rate limit between the calls of every tenant', async () => {

@@ -2,12 +2,14 @@
  * Enrichment (a dataset's `enrich`): one call to another service per source row, under the service's
  * own limits — a token bucket of calls per second and a bound on calls in flight, both shared by every
  * tenant the process migrates, since they spend the same service's quota. A call that throws is tried
- * again after a jittered backoff; when every try fails, that row fails alone.
+ * again after a jittered backoff, or when the service asked to wait (an {@link EnrichError} with
+ * `retryAfterMs`) after that wait, which every call honours; when every try fails, or one throws a
+ * permanent {@link EnrichError}, that row fails alone.
  */
 import { forEachConcurrently } from '../core/concurrently.js';
 import { messageOf } from '../core/errors.js';
 import { abortableSleep, TokenBucket } from '../core/token-bucket.js';
-import type { EnrichSpec, SourceRow } from './definition.js';
+import { EnrichError, type EnrichSpec, type SourceRow } from './definition.js';
 
 export interface EnrichedRows {
   /** The rows whose calls succeeded, with the returned fields added, in their order. */
@@ -36,11 +38,14 @@ export async function enrichRows(spec: EnrichSpec, rows: readonly SourceRow[], t
         return;
       } catch (err) {
         signal?.throwIfAborted();
-        if (attempt >= attempts) {
-          results[index] = { error: `enrichment failed after ${attempts} ${attempts === 1 ? 'try' : 'tries'}: ${messageOf(err)}` };
+        const permanent = err instanceof EnrichError && err.permanent;
+        if (permanent || attempt >= attempts) {
+          results[index] = { error: `enrichment failed${permanent ? '' : ` after ${attempts} ${attempts === 1 ? 'try' : 'tries'}`}: ${messageOf(err)}` };
           return;
         }
-        await abortableSleep(Math.random() * Math.min(5_000, 100 * 2 ** attempt), signal);
+        // The service asked every caller to wait: the bucket pauses, so no other call spends the wait.
+        if (err instanceof EnrichError && err.retryAfterMs !== undefined) bucket.pause(Math.min(60_000, err.retryAfterMs));
+        else await abortableSleep(Math.random() * Math.min(5_000, 100 * 2 ** attempt), signal);
       }
     }
   });

@@ -11,6 +11,7 @@
  */
 export {
   defineMigration,
+  EnrichError,
   type DatasetDefinition,
   type EnrichSpec,
   type HttpLoadSpec,
