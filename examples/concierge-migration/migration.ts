@@ -219,12 +219,15 @@ export default defineMigration({
       dependsOn: ['vendor'],
       extract: 'SELECT property_id, vendor_cd, contact1_nm, contact1_phone, contact2_nm, contact2_phone FROM gc_vendor WHERE property_id = $1::int',
       key: ['property_id', 'vendor_cd'],
-      // One record per contact filled in (none, one or two); the engine keys the second `KEY#1`.
+      // One record per contact filled in (none, one or two), named by its slot (`KEY#contact1`,
+      // `KEY#contact2`): clearing contact 1 later leaves contact 2's record where it was.
       transform: (row, ctx) =>
         ([1, 2] as const)
-          .map((n) => ({ name: text(row[`contact${n}_nm`]), phone: text(row[`contact${n}_phone`]), primary: n === 1 }))
+          .map((n) => ({ slot: n, name: text(row[`contact${n}_nm`]), phone: text(row[`contact${n}_phone`]) }))
           .filter((contact) => contact.name !== null || contact.phone !== null)
-          .map((contact) => ({ vendorId: ctx.ref('vendor', [row.property_id, row.vendor_cd]), ...contact })),
+          .map(({ slot, name, phone }) =>
+            ctx.keyed(`contact${slot}`, { vendorId: ctx.ref('vendor', [row.property_id, row.vendor_cd]), name, phone, primary: slot === 1 }),
+          ),
       load: { endpoint: '/vendor-contacts', ids },
     },
   },

@@ -29,6 +29,12 @@ export interface TransformContext<Names extends string> {
   readonly tenant: string;
   /** The record of `dataset` with this source key (one value, or one per key column). */
   ref(dataset: Names, key: SourceKey): Reference;
+  /**
+   * `record` with a name of its own among the records of its row (`KEY#name`), for a row that yields
+   * several: without names they are told apart by position, so a record that comes and goes (a contact
+   * filled in, then cleared) would shift the others onto the wrong target records.
+   */
+  keyed(name: string, record: TargetRecord): TargetRecord;
 }
 
 /** What every load spec has, whatever the target. */

@@ -160,6 +160,34 @@ describe('stageTenant', () => {
     }
   });
 
+  it('keys the records of one row by their ctx.keyed names, so one that goes away does not shift the others', async () => {
+    const withNames = (names: (row: Record<string, unknown>) => string[]) => {
+      const base = legacyMigration();
+      return loaded({
+        datasets: {
+          hotel: base.datasets.hotel!,
+          contact: {
+            dependsOn: ['hotel'],
+            extract: 'SELECT * FROM gc_guest WHERE property_id = $1::int AND guest_no <= 2',
+            key: ['property_id', 'guest_no'],
+            transform: (row, ctx) => names(row).map((name) => ctx.keyed(name, { via: name, guest: row.guest_no })),
+            load,
+          },
+        },
+      });
+    };
+    await stage({ name: 'keyed', migration: withNames(() => ['email', 'phone']) });
+    expect([...(await staged('keyed', 'contact')).entries()].sort()).toEqual([
+      ['["1","1"]#email', { via: 'email', guest: 1 }],
+      ['["1","1"]#phone', { via: 'phone', guest: 1 }],
+      ['["1","2"]#email', { via: 'email', guest: 2 }],
+      ['["1","2"]#phone', { via: 'phone', guest: 2 }],
+    ]);
+    await stage({ name: 'keyed', migration: withNames((row) => (row.guest_no === 1 ? ['phone'] : ['email', 'phone'])), restage: ['contact'] });
+    expect([...(await staged('keyed', 'contact')).keys()].sort()).toEqual(['["1","1"]#phone', '["1","2"]#email', '["1","2"]#phone']);
+    await expect(stage({ name: 'keyed2', migration: withNames(() => ['email', 'email']) })).rejects.toThrow(/dataset contact gives two records of row \["1","1"\] the name "email"/);
+  });
+
   it('stops with a CONFIG error naming the file when an extract does not run, a reference skips dependsOn, or a key names two rows', async () => {
     const broken = legacyMigration();
     const badExtract = { datasets: { ...broken.datasets, hotel: { ...broken.datasets.hotel!, extract: 'SELECT * FROM gc_nowhere WHERE $1::int = 1' } } };

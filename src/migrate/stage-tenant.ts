@@ -173,6 +173,14 @@ function assertKeysDistinct(
   return key;
 }
 
+/** Marks a record `ctx.keyed` named (a symbol: no field of a record can collide with it). */
+const RECORD_NAME = Symbol('record name');
+
+interface Keyed {
+  readonly [RECORD_NAME]: string;
+  readonly record: TargetRecord;
+}
+
 interface BuiltRecord extends StagedRecord {
   readonly record: TargetRecord;
   /** The records it refers to, by dataset and staging key. */
@@ -194,6 +202,7 @@ function transformRows(
     const references: { dataset: string; key: string }[] = [];
     const ctx = {
       tenant,
+      keyed: (name: string, record: TargetRecord): TargetRecord => ({ [RECORD_NAME]: name, record }) satisfies Keyed as unknown as TargetRecord,
       ref: (target: string, value: SourceKey): Reference => {
         if (target !== dataset && !migration.graph.reaches(dataset, target)) {
           throw new FailsafeError('CONFIG', `${migration.file}: dataset ${dataset} refers to ${target}, which it does not depend on (add it to dependsOn)`);
@@ -212,9 +221,16 @@ function transformRows(
       continue;
     }
     const list = output === null || output === undefined ? [] : Array.isArray(output) ? (output as readonly TargetRecord[]) : [output as TargetRecord];
-    list.forEach((record, index) => {
+    const names = new Set<string>();
+    list.forEach((given, index) => {
+      const keyed = given as unknown as Partial<Keyed>;
+      const name = keyed[RECORD_NAME];
+      const record = name === undefined ? given : keyed.record!;
+      const suffix = name ?? (index === 0 ? '' : String(index));
+      if (names.has(suffix)) throw new FailsafeError('CONFIG', `${migration.file}: dataset ${dataset} gives two records of row ${key} the name "${suffix}" (ctx.keyed names must differ)`);
+      names.add(suffix);
       const json = JSON.stringify(record);
-      records.push({ key: index === 0 ? key : `${key}#${index}`, record, json, contentHash: hash('sha256', json), references });
+      records.push({ key: suffix === '' ? key : `${key}#${suffix}`, record, json, contentHash: hash('sha256', json), references });
     });
   }
   return { records, failures };
