@@ -54,7 +54,7 @@ export class MigrationBoard {
 
   #draw(now: number): void {
     this.#lastDraw = now;
-    const width = (this.#stream.columns ?? 100) - 1;
+    const width = (this.#stream.columns || 100) - 1;
     const lines = [...this.#tenants.entries()].map(([tenant, line]) => describe(tenant, line, now).slice(0, width));
     this.clear();
     if (lines.length > 0) this.#stream.write(`${lines.join('\n')}\n`);

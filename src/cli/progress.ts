@@ -73,7 +73,7 @@ export class ProgressLine {
     }
     parts.push(p.itemsTotal !== undefined ? `${p.itemsDone}/${p.itemsTotal} ${p.itemUnit}` : `${p.itemsDone} ${p.itemUnit}`);
     let line = parts.join('  ');
-    const width = this.#stream.columns ?? 100;
+    const width = this.#stream.columns || 100;
     if (p.current && line.length + 4 < width) {
       const room = width - line.length - 3;
       const current = p.current.length > room ? `…${p.current.slice(-(room - 1))}` : p.current;

@@ -45,8 +45,12 @@ describe('TargetClient', () => {
     expect(await new TargetClient('qa', { baseUrl: refusing.url }).send(request)).toMatchObject({ status: 422, json: { errors: [{ index: 0 }] } });
     expect(refusing.seen).toHaveLength(1);
     const error = await new TargetClient('qa', { baseUrl: failing.url }, { attempts: 3 }).send(request).catch((err: unknown) => err);
-    expect(isErrorCode(error, 'UNAVAILABLE') && (error as Error).message).toBe('target qa: POST /guests failed 3 times, last: HTTP 500');
+    expect(isErrorCode(error, 'UNAVAILABLE') && (error as Error).message).toBe(`target qa: POST ${failing.url}/guests failed 3 times, last: HTTP 500`);
     expect(failing.seen).toHaveLength(3);
+    const gone = await scripted([]);
+    await new Promise((resolve) => gone.server.close(resolve));
+    const unreachable = await new TargetClient('qa', { baseUrl: gone.url }, { attempts: 1 }).send(request).catch((err: unknown) => err);
+    expect((unreachable as Error).message).toBe(`target qa: POST ${gone.url}/guests failed 1 times, last: fetch failed: ECONNREFUSED, connect ECONNREFUSED ${gone.url.slice('http://'.length)}`);
   });
 
   it('says which environment variable is missing for the auth header', async () => {

@@ -87,10 +87,12 @@ export class TargetClient {
         failure = `HTTP ${answer.status}`;
       } catch (err) {
         if (this.#options.signal?.aborted || (err instanceof FailsafeError && !err.retryable)) throw err;
-        failure = messageOf(err);
+        failure = fetchFailure(err);
       }
       if (attempt >= attempts) {
-        throw new FailsafeError('UNAVAILABLE', `target ${this.#name}: ${request.method} ${request.path} failed ${attempts} times, last: ${failure}`, { retryable: true });
+        throw new FailsafeError('UNAVAILABLE', `target ${this.#name}: ${request.method} ${this.#target.baseUrl.replace(/\/$/, '')}${request.path} failed ${attempts} times, last: ${failure}`, {
+          retryable: true,
+        });
       }
       this.counters.retries++;
       const retryAfter = answer && (answer.status === 429 || answer.status === 503) ? retryAfterMs(answer) : undefined;
@@ -136,4 +138,11 @@ function retryAfterMs(answer: TargetResponse): number {
   const value = answer.retryAfter?.trim() ?? '';
   const ms = /^\d+(\.\d+)?$/.test(value) ? Number(value) * 1000 : Date.parse(value) - Date.now();
   return Number.isFinite(ms) ? Math.min(60_000, Math.max(0, ms)) : 1000;
+}
+
+/** What went wrong with a request that got no answer: fetch says "fetch failed" and names the cause only in `cause`. */
+function fetchFailure(err: unknown): string {
+  const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
+  const detail = [cause?.code, cause?.message].filter((part): part is string => typeof part === 'string' && part !== '');
+  return detail.length > 0 ? `${messageOf(err)}: ${[...new Set(detail)].join(', ')}` : messageOf(err);
 }
