@@ -33,6 +33,16 @@ describe('TokenBucket', () => {
     expect(await takeTimes(bucket, 2)).toEqual([1500, 1500]);
   });
 
+  it('serves takers in the order they asked, a large one before small ones after it', async () => {
+    const bucket = new TokenBucket(10, 10);
+    await bucket.take(10);
+    const served: string[] = [];
+    const takers = [bucket.take(8).then(() => served.push('large')), bucket.take(1).then(() => served.push('small 1')), bucket.take(1).then(() => served.push('small 2'))];
+    await vi.runAllTimersAsync();
+    await Promise.all(takers);
+    expect(served).toEqual(['large', 'small 1', 'small 2']);
+  });
+
   it('stops waiting when the signal aborts', async () => {
     const bucket = new TokenBucket(1, 1);
     await bucket.take(1);

@@ -11,6 +11,8 @@ export class TokenBucket {
   #refilled = Date.now();
   /** Nothing is taken before this time (a 429's Retry-After applies to every taker). */
   #pausedUntil = 0;
+  /** Settles when the last taker in line has its tokens. */
+  #queue: Promise<void> = Promise.resolve();
 
   /** `burst` defaults to half a second's worth (at least one token). */
   constructor(rate: number, burst = Math.max(1, rate / 2)) {
@@ -19,9 +21,20 @@ export class TokenBucket {
     this.#tokens = burst;
   }
 
-  /** Waits until the bucket holds `count` tokens (a count larger than the bucket waits for a full one) and takes them. */
-  async take(count: number, signal?: AbortSignal): Promise<void> {
+  /**
+   * Waits until the bucket holds `count` tokens (a count larger than the bucket waits for a full one)
+   * and takes them. Takers are served in the order they asked: one waiting for many tokens is not
+   * starved by many asking for few, and tenants sharing a bucket take turns.
+   */
+  take(count: number, signal?: AbortSignal): Promise<void> {
+    const turn = this.#queue.then(() => this.#waitFor(count, signal));
+    this.#queue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  async #waitFor(count: number, signal: AbortSignal | undefined): Promise<void> {
     for (;;) {
+      signal?.throwIfAborted();
       const now = Date.now();
       if (now < this.#pausedUntil) {
         await abortableSleep(this.#pausedUntil - now, signal);
