@@ -9,6 +9,7 @@ import { progressOf, type ProgressListener } from '../../core/progress.js';
 import { quoteIdent, quoteQualified } from '../../postgres/catalog.js';
 import { connect, type ConnectionSettings, type PgSession } from '../../postgres/connection.js';
 import { applySchemaSection, sequenceValuesSql, type CapturedSchema, type SchemaStatement } from '../../postgres/schema/capture-schema.js';
+import { qualifiedName } from '../../postgres/schema/sql-text.js';
 import { parseStoredJson, readContent, readWholeContent } from '../../repository/content.js';
 import type { Repository } from '../../repository/repository.js';
 import { shortId, type Snapshot } from '../../repository/snapshot.js';
@@ -128,7 +129,7 @@ async function restoreLocked(repo: Repository, snapshot: Snapshot, options: Rest
     }
     if (sections.includes('post-data')) {
       await addWorkers(workers, jobs, options.settings);
-      await applyPostData(session, workers, schema.postData).catch((err: unknown) => {
+      await applyPostData(session, workers, schema.postData, await tableBytes(session)).catch((err: unknown) => {
         throw withContext('restore post-data', err);
       });
       if (schema.sequences.length > 0) await session.query(sequenceValuesSql(schema.sequences));
@@ -257,25 +258,25 @@ async function copyIntoTable(
  * order between the runs. A deadlock between two foreign keys that lock the same tables in opposite
  * order is retried.
  */
-async function applyPostData(session: PgSession, workers: readonly PgSession[], statements: readonly SchemaStatement[]): Promise<void> {
+async function applyPostData(session: PgSession, workers: readonly PgSession[], statements: readonly SchemaStatement[], bytes: ReadonlyMap<string, number>): Promise<void> {
   let run: SchemaStatement[] = [];
   let ordered: SchemaStatement[] = [];
   for (const statement of statements) {
     if (statement.table === undefined) {
-      await inParallel(workers, run);
+      await inParallel(workers, run, bytes);
       run = [];
       ordered.push(statement);
     } else {
       await applySchemaSection(session, ordered);
       ordered = [];
       if (run.length > 0 && isForeignKey(run[0]!) !== isForeignKey(statement)) {
-        await inParallel(workers, run);
+        await inParallel(workers, run, bytes);
         run = [];
       }
       run.push(statement);
     }
   }
-  await inParallel(workers, run);
+  await inParallel(workers, run, bytes);
   await applySchemaSection(session, ordered);
 }
 
@@ -283,11 +284,16 @@ function isForeignKey(statement: SchemaStatement): boolean {
   return statement.kind === 'FK CONSTRAINT';
 }
 
-/** Statements grouped by table; each group in order on one session, `workers.length` groups at once. */
-async function inParallel(workers: readonly PgSession[], statements: readonly SchemaStatement[]): Promise<void> {
+/**
+ * Statements grouped by table; each group in order on one session, `workers.length` groups at once,
+ * the largest tables' first (their keys, indexes and foreign keys take longest: started last, one
+ * would run on alone while the other sessions sit idle).
+ */
+async function inParallel(workers: readonly PgSession[], statements: readonly SchemaStatement[], bytes: ReadonlyMap<string, number>): Promise<void> {
   const byTable = new Map<string, SchemaStatement[]>();
   for (const statement of statements) byTable.set(statement.table ?? '', [...(byTable.get(statement.table ?? '') ?? []), statement]);
-  const queue = [...byTable.values()].sort((a, b) => b.length - a.length);
+  const size = (group: readonly SchemaStatement[]): number => bytes.get(group[0]!.table ?? '') ?? 0;
+  const queue = [...byTable.values()].sort((a, b) => size(b) - size(a) || b.length - a.length);
   await Promise.all(
     workers.map(async (worker) => {
       for (let group = queue.shift(); group; group = queue.shift()) {
@@ -307,6 +313,16 @@ async function applyWithDeadlockRetry(session: PgSession, statement: SchemaState
       if (code !== '40P01' || attempt === 3) throw err;
     }
   }
+}
+
+/** Bytes of every table, by quoted qualified name (a statement's `table`); a partitioned table's are its partitions'. */
+async function tableBytes(session: PgSession): Promise<Map<string, number>> {
+  const { rows } = await session.query<{ schema: string; table: string; bytes: string }>(`
+    SELECT n.nspname AS schema, c.relname AS table,
+           (CASE WHEN c.relkind = 'p' THEN (SELECT coalesce(sum(pg_relation_size(t.relid)), 0) FROM pg_partition_tree(c.oid) t) ELSE pg_relation_size(c.oid) END)::text AS bytes
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'`);
+  return new Map(rows.map((row) => [qualifiedName(row.schema, row.table), Number(row.bytes)]));
 }
 
 /** Refuses a database holding tables, views, sequences, types or functions outside the system schemas. */
