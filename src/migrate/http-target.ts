@@ -3,13 +3,15 @@
  * records per second shared by every tenant loading into the target, a limit on requests in flight,
  * and retries with exponential backoff and full jitter on 5xx answers, resets and timeouts; on 429 and
  * 503 the wait is the `Retry-After` the target asked for and the whole bucket pauses, since the shared
- * limit was hit, not one request's bad luck. Other answers (2xx, 4xx) go back to the loader.
+ * limit was hit, not one request's bad luck. Other answers (2xx, 4xx) go back to the loader, through
+ * {@link HttpLoadTarget}: a dataset's batch is one request to its endpoint.
  */
 import { setMaxListeners } from 'node:events';
 import { FailsafeError, messageOf } from '../core/errors.js';
 import { Semaphore } from '../core/semaphore.js';
 import { abortableSleep, TokenBucket } from '../core/token-bucket.js';
-import type { HttpTarget } from './definition.js';
+import type { HttpLoadSpec, HttpTarget } from './definition.js';
+import type { CreateAnswer, LoadTarget, OpenTargetOptions, TargetRefusal, UpdateAnswer } from './load-target.js';
 
 export interface TargetRequest {
   readonly method: string;
@@ -145,4 +147,54 @@ function fetchFailure(err: unknown): string {
   const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
   const detail = [cause?.code, cause?.message].filter((part): part is string => typeof part === 'string' && part !== '');
   return detail.length > 0 ? `${messageOf(err)}: ${[...new Set(detail)].join(', ')}` : messageOf(err);
+}
+
+/** An HTTP API: a batch is one request to the dataset's endpoint, `{ "records": [...] }`; an update one request for one record. */
+export class HttpLoadTarget implements LoadTarget {
+  readonly name: string;
+  readonly #client: TargetClient;
+  readonly #specs: Readonly<Record<string, HttpLoadSpec>>;
+  readonly #file: string;
+
+  constructor(name: string, target: HttpTarget, specs: Readonly<Record<string, HttpLoadSpec>>, file: string, options: OpenTargetOptions = {}) {
+    this.name = name;
+    this.#client = new TargetClient(name, target, options);
+    this.#specs = specs;
+    this.#file = file;
+  }
+
+  get counters(): LoadTarget['counters'] {
+    return this.#client.counters;
+  }
+
+  async create(dataset: string, records: readonly unknown[], idempotencyKey: string): Promise<CreateAnswer> {
+    const spec = this.#specs[dataset]!;
+    const answer = await this.#client.send({ method: spec.method ?? 'POST', path: spec.endpoint, body: { records }, idempotencyKey, records: records.length });
+    if (!isSuccess(answer)) return { refused: refusal(answer) };
+    const ids = spec.ids(answer.json);
+    if (!Array.isArray(ids) || ids.length !== records.length) {
+      throw new FailsafeError('CONFIG', `${this.#file}: load.ids of dataset ${dataset} gave ${Array.isArray(ids) ? ids.length : 'no'} ids for ${records.length} records`);
+    }
+    return { ids };
+  }
+
+  updates(dataset: string): boolean {
+    return this.#specs[dataset]!.update !== undefined;
+  }
+
+  async update(dataset: string, targetId: string | number, record: unknown, idempotencyKey: string): Promise<UpdateAnswer> {
+    const update = this.#specs[dataset]!.update!;
+    const answer = await this.#client.send({ method: update.method ?? 'PUT', path: update.endpoint(String(targetId)), body: record, idempotencyKey, records: 1 });
+    return isSuccess(answer) ? undefined : refusal(answer);
+  }
+
+  async close(): Promise<void> {}
+}
+
+function isSuccess(answer: TargetResponse): boolean {
+  return answer.status >= 200 && answer.status < 300;
+}
+
+function refusal(answer: TargetResponse): TargetRefusal {
+  return { error: `the target answered HTTP ${answer.status}`, httpStatus: answer.status, body: answer.text.slice(0, 4000) };
 }
