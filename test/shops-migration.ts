@@ -15,11 +15,12 @@ CREATE TABLE customers (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, shop
 /**
  * The migration file's text, as a user would write it (without the package import: defineMigration is
  * the identity). `tenants`: with the tenants query `--all` needs; `postgresTargetEnv`: a PostgreSQL
- * target whose URL is in that environment variable.
+ * target whose URL is in that environment variable; `sourceEnv`: the source's URL, likewise.
  */
-export function shopsMigration(options: { readonly tenants?: boolean; readonly postgresTargetEnv?: string } = {}): string {
+export function shopsMigration(options: { readonly tenants?: boolean; readonly postgresTargetEnv?: string; readonly sourceEnv?: string } = {}): string {
   return `
 export default {
+  ${options.sourceEnv ? `source: { url: process.env.${options.sourceEnv} },` : ''}
   ${options.tenants === false ? '' : "tenants: 'SELECT id FROM shop ORDER BY id',"}
   ${options.postgresTargetEnv ? `targets: { warehouse: { kind: 'postgres', url: process.env.${options.postgresTargetEnv} } },` : ''}
   datasets: {

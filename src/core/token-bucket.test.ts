@@ -23,8 +23,8 @@ describe('TokenBucket', () => {
     expect(await takeTimes(new TokenBucket(10, 3), 6)).toEqual([0, 0, 0, 100, 200, 300]);
   });
 
-  it('makes a take larger than the bucket wait for a full one', async () => {
-    expect(await takeTimes(new TokenBucket(10, 2), 3, 5)).toEqual([0, 200, 400]);
+  it('makes a take larger than the bucket wait for a full one and pay for all it takes', async () => {
+    expect(await takeTimes(new TokenBucket(10, 2), 3, 5)).toEqual([0, 500, 1000]);
   });
 
   it('gives nothing out while paused', async () => {

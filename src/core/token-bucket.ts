@@ -22,8 +22,8 @@ export class TokenBucket {
   }
 
   /**
-   * Waits until the bucket holds `count` tokens (a count larger than the bucket waits for a full one)
-   * and takes them. Takers are served in the order they asked: one waiting for many tokens is not
+   * Waits until the bucket holds `count` tokens and takes them; a count larger than the bucket waits
+   * for a full one and takes them all, leaving the bucket in debt, so the rate holds however large. Takers are served in the order they asked: one waiting for many tokens is not
    * starved by many asking for few, and tenants sharing a bucket take turns.
    */
   take(count: number, signal?: AbortSignal): Promise<void> {
@@ -42,9 +42,10 @@ export class TokenBucket {
       }
       this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#refilled) / 1000) * this.#rate);
       this.#refilled = now;
+      // A take larger than the bucket waits for a full one and leaves it in debt: the rate holds on average.
       const needed = Math.min(count, this.#burst);
       if (this.#tokens >= needed) {
-        this.#tokens -= needed;
+        this.#tokens -= count;
         return;
       }
       await abortableSleep(((needed - this.#tokens) / this.#rate) * 1000, signal);

@@ -138,6 +138,8 @@ export interface HttpTarget {
   readonly ratePerSecond?: number;
   /** Requests in flight at once; default 4. */
   readonly concurrency?: number;
+  /** Tries per request, the first included (default 8), and how long one may take (default 30 s). */
+  readonly retry?: { readonly attempts?: number; readonly timeoutMs?: number };
 }
 
 /**
@@ -155,7 +157,17 @@ export interface PostgresTarget {
   readonly concurrency?: number;
 }
 
+/** A PostgreSQL database the datasets are extracted from. */
+export interface PostgresSource {
+  /** `postgres://user@host:port/database?sslmode=...`, without the password. */
+  readonly url: string;
+  /** The environment variable holding the password; default PGPASSWORD (or ~/.pgpass). */
+  readonly passwordEnv?: string;
+}
+
 export interface MigrationDefinition<Names extends string = string> {
+  /** Where the datasets are extracted from; `--source URL` on the command line overrides it. */
+  readonly source?: PostgresSource;
   /** SQL listing every tenant id of the source, one per row (first column), for `migrate run --all`. */
   readonly tenants?: string;
   /** Where `failsafe migrate run --target NAME` loads; the only one is the default. */

@@ -78,7 +78,7 @@ export class TargetClient {
   }
 
   async send(request: TargetRequest): Promise<TargetResponse> {
-    const attempts = this.#options.attempts ?? 8;
+    const attempts = this.#target.retry?.attempts ?? this.#options.attempts ?? 8;
     for (let attempt = 1; ; attempt++) {
       await this.#bucket.take(request.records, this.#options.signal);
       let answer: TargetResponse | undefined;
@@ -116,7 +116,7 @@ export class TargetClient {
       if (!secret) throw new FailsafeError('USAGE', `target ${this.#name}: environment variable ${auth.env} (its ${auth.header}) is not set`);
       headers[auth.header.toLowerCase()] = `${auth.prefix ?? ''}${secret}`;
     }
-    const signals = [AbortSignal.timeout(this.#options.timeoutMs ?? 30_000), ...(this.#options.signal ? [this.#options.signal] : [])];
+    const signals = [AbortSignal.timeout(this.#target.retry?.timeoutMs ?? this.#options.timeoutMs ?? 30_000), ...(this.#options.signal ? [this.#options.signal] : [])];
     const response = await fetch(`${this.#target.baseUrl.replace(/\/$/, '')}${request.path}`, {
       method: request.method,
       headers,

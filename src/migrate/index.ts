@@ -17,6 +17,7 @@ export {
   type HttpLoadSpec,
   type HttpTarget,
   type LoadSpec,
+  type PostgresSource,
   type PostgresTarget,
   type TableLoadSpec,
   type MigrationDefinition,

@@ -11,7 +11,7 @@
 import { FailsafeError, messageOf } from '../core/errors.js';
 import { Semaphore } from '../core/semaphore.js';
 import { quoteIdent } from '../postgres/catalog.js';
-import { connect, parsePostgresUrl, type PgSession } from '../postgres/connection.js';
+import { connect, settingsFromUrl, type PgSession } from '../postgres/connection.js';
 import type { PostgresTarget, TableLoadSpec } from './definition.js';
 import type { CreateAnswer, LoadTarget, OpenTargetOptions, TargetRefusal, UpdateAnswer } from './load-target.js';
 
@@ -53,11 +53,7 @@ export class PostgresLoadTarget implements LoadTarget {
   /** Connects, creates the batch table when missing, and reads each dataset's table (a missing table or id column is a `CONFIG` error). */
   static async open(name: string, target: PostgresTarget, specs: Readonly<Record<string, TableLoadSpec>>, options: OpenTargetOptions = {}): Promise<PostgresLoadTarget> {
     const env = options.env ?? process.env;
-    let settings = parsePostgresUrl(target.url);
-    const password = env[target.passwordEnv ?? 'PGPASSWORD'];
-    if (target.passwordEnv !== undefined && !password) throw new FailsafeError('USAGE', `target ${name}: environment variable ${target.passwordEnv} (its password) is not set`);
-    // Without one, the driver looks in ~/.pgpass.
-    if (password) settings = { ...settings, password };
+    const settings = settingsFromUrl(target.url, target.passwordEnv, env, `target ${name}`);
     const connectTo = () => connect(settings, 'failsafe migrate');
     const session = await connectTo();
     try {

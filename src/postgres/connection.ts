@@ -84,6 +84,18 @@ export function parsePostgresUrl(url: string): ConnectionSettings {
 }
 
 /** True when the URL carries a password (which must not come from argv). */
+/**
+ * Settings for a URL written in a file (a migration's source or target), the password from
+ * `env[passwordEnv]`, else PGPASSWORD, else the driver's ~/.pgpass. A named variable that is unset is
+ * a `USAGE` error naming `what` the database is.
+ */
+export function settingsFromUrl(url: string, passwordEnv: string | undefined, env: NodeJS.ProcessEnv, what: string): ConnectionSettings {
+  const settings = parsePostgresUrl(url);
+  const password = env[passwordEnv ?? 'PGPASSWORD'];
+  if (passwordEnv !== undefined && !password) throw new FailsafeError('USAGE', `${what}: environment variable ${passwordEnv} (its password) is not set`);
+  return password ? { ...settings, password } : settings;
+}
+
 export function urlHasPassword(url: string): boolean {
   try {
     return new URL(url).password !== '';

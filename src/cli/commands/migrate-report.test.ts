@@ -93,6 +93,16 @@ describe('failsafe migrate run --all and --dry-run, status, diff, inspect', () =
     expect(after).toMatch(/\n21\n/);
   });
 
+  it("extracts from the migration's own source when no --source is given, and says so when it names none", async () => {
+    const withSource = join(work.path, 'with-source.mjs');
+    await writeFile(withSource, shopsMigration({ sourceEnv: 'SHOPS_SOURCE_URL' }));
+    const plan = await cli(['migrate', 'plan', '-m', withSource, '--tenant', '2'], { env: { ...source.env, SHOPS_SOURCE_URL: source.url } });
+    expect(plan).toMatch(/customer\s+shop\s+20/);
+    const none = await runCli(['migrate', 'plan', '-m', migration, '--tenant', '2'], { env: source.env });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/missing --source URL \(the database to extract from; .*shops\.mjs names no source\)/);
+  });
+
   it('refuses --all for a migration without a tenants query', async () => {
     const bare = join(work.path, 'bare.mjs');
     await writeFile(bare, shopsMigration({ tenants: false }));

@@ -5,9 +5,9 @@
 import { FailsafeError, messageOf } from '../../core/errors.js';
 import { formatCount, formatSeconds } from '../../core/units.js';
 import { loadMigration, type LoadedMigration } from '../../migrate/load-migration.js';
-import type { DatasetStatus, StagedChange, StagingStore } from '../../migrate/staging-store.js';
+import type { DatasetStatus, StagedChange, StagingReports } from '../../migrate/staging-reports.js';
 import type { CommandContext } from '../context.js';
-import { assertDataset, EMBEDDED_STAGING_DIR, migrationName, tenantsOrAll, withStagingStore, type MigrateOptions } from './migrate-staging.js';
+import { assertDataset, EMBEDDED_STAGING_DIR, migrationName, tenantsOrAll, withStagingReports, type MigrateOptions } from './migrate-staging.js';
 
 interface TenantsOption {
   /** Default: every tenant staged. */
@@ -17,12 +17,12 @@ interface TenantsOption {
 export async function runMigrateStatus(ctx: CommandContext, options: MigrateOptions & TenantsOption): Promise<void> {
   const migration = await loadMigration(options.migration);
   const name = migrationName(migration);
-  await withStagingStore(options, async (store) => {
-    const tenants = await tenantsOrAll(store, migration, options.tenant);
+  await withStagingReports(options, async (reports) => {
+    const tenants = await tenantsOrAll(reports, migration, options.tenant);
     const report = [];
     for (const tenant of tenants) {
-      const statuses = await store.status(name, tenant);
-      const [lastRun] = await store.runs(name, tenant, 1);
+      const statuses = await reports.status(name, tenant);
+      const [lastRun] = await reports.runs(name, tenant, 1);
       const datasets = migration.graph.order.map((dataset) => ({ dataset, ...(statuses.get(dataset) ?? notStaged()) }));
       report.push({ tenant, lastRun: lastRun ?? null, datasets });
       ctx.output.line(`tenant ${tenant}${lastRun ? `: last run ${lastRun.id}, ${lastRun.endedAt ? `ended ${localTime(lastRun.endedAt)}` : `started ${localTime(lastRun.startedAt)}, not ended`}` : ''}`);
@@ -63,10 +63,10 @@ function statusRows(datasets: readonly (DatasetStatus & { readonly dataset: stri
 export async function runMigrateErrors(ctx: CommandContext, options: MigrateOptions & TenantsOption & { dataset?: string }): Promise<void> {
   const migration = await loadMigration(options.migration);
   if (options.dataset !== undefined) assertDataset(migration, options.dataset, `--dataset ${options.dataset}`);
-  await withStagingStore(options, async (store) => {
+  await withStagingReports(options, async (reports) => {
     const report = [];
-    for (const tenant of await tenantsOrAll(store, migration, options.tenant)) {
-      const letters = await store.deadLetters(migrationName(migration), tenant, options.dataset);
+    for (const tenant of await tenantsOrAll(reports, migration, options.tenant)) {
+      const letters = await reports.deadLetters(migrationName(migration), tenant, options.dataset);
       report.push({ tenant, deadLetters: letters });
       ctx.output.line(`tenant ${tenant}: ${formatCount(letters.length, 'record')} not staged or loaded`);
       for (const letter of letters) ctx.output.line(`  ${letter.dataset} ${letter.key}${letter.target ? ` → ${letter.target}` : ''}: ${letter.error}`);
@@ -89,9 +89,9 @@ export async function runMigrateDiff(ctx: CommandContext, first: string, second:
   const migration = await loadMigration(options.migration);
   if (options.dataset !== undefined) assertDataset(migration, options.dataset, `--dataset ${options.dataset}`);
   const name = migrationName(migration);
-  await withStagingStore(options, async (store) => {
-    const { tenant, from, to } = await diffSpan(store, migration, first, second);
-    const changes = (await store.changes(name, tenant, from, to)).filter((change) => options.dataset === undefined || change.dataset === options.dataset);
+  await withStagingReports(options, async (reports) => {
+    const { tenant, from, to } = await diffSpan(reports, migration, first, second);
+    const changes = (await reports.changes(name, tenant, from, to)).filter((change) => options.dataset === undefined || change.dataset === options.dataset);
     ctx.output.result({ migration: name, tenant, from, to, changes });
     ctx.output.line(`tenant ${tenant}: what ${second === undefined ? `run ${to}` : `runs after ${from} up to ${to}`} changed in staging`);
     if (changes.length === 0) {
@@ -113,17 +113,17 @@ export async function runMigrateDiff(ctx: CommandContext, first: string, second:
 }
 
 /** The tenant and run span of `diff A [B]`: both runs of one tenant, A before B. */
-async function diffSpan(store: StagingStore, migration: LoadedMigration, first: string, second: string | undefined): Promise<{ tenant: string; from: string; to: string }> {
+async function diffSpan(reports: StagingReports, migration: LoadedMigration, first: string, second: string | undefined): Promise<{ tenant: string; from: string; to: string }> {
   const name = migrationName(migration);
   const find = async (id: string) => {
     if (!/^\d+$/.test(id)) throw new FailsafeError('USAGE', `run id ${id} is not a number (the run ids are in \`migrate run\`'s and \`migrate status\`'s output)`);
-    const run = await store.run(name, id);
+    const run = await reports.run(name, id);
     if (!run) throw new FailsafeError('USAGE', `no run ${id} of ${migration.file} in the staging database`);
     return run;
   };
   const a = await find(first);
   if (second === undefined) {
-    const earlier = (await store.runs(name, a.tenant, 1000)).find((run) => Number(run.id) < Number(a.id));
+    const earlier = (await reports.runs(name, a.tenant, 1000)).find((run) => Number(run.id) < Number(a.id));
     return { tenant: a.tenant, from: earlier?.id ?? '0', to: a.id };
   }
   const b = await find(second);
@@ -151,9 +151,9 @@ function shorten(text: string, max = 80): string {
  */
 export async function runMigrateInspect(ctx: CommandContext, options: MigrateOptions & { sql?: string }): Promise<void> {
   const migration = await loadMigration(options.migration);
-  await withStagingStore(options, async (store) => {
+  await withStagingReports(options, async (reports) => {
     if (options.sql !== undefined) {
-      const { columns, rows } = await store.readOnly(options.sql).catch((err: unknown) => {
+      const { columns, rows } = await reports.readOnly(options.sql).catch((err: unknown) => {
         throw new FailsafeError('USAGE', `--sql: ${messageOf(err)}`, { cause: err });
       });
       ctx.output.result({ columns, rows });
@@ -161,8 +161,8 @@ export async function runMigrateInspect(ctx: CommandContext, options: MigrateOpt
       ctx.output.line(`(${formatCount(rows.length, 'row')})`);
       return;
     }
-    const tables = await store.tableSizes();
-    const runs = await store.runs(migrationName(migration));
+    const tables = await reports.tableSizes();
+    const runs = await reports.runs(migrationName(migration));
     ctx.output.result({ staging: options.staging ?? EMBEDDED_STAGING_DIR, tables, runs });
     ctx.output.line(
       options.staging

@@ -18,11 +18,11 @@ import type { PgSession } from '../../postgres/connection.js';
 import type { CommandContext } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { MigrationBoard } from '../migration-board.js';
-import { assertDataset, connectTo, migrationName, withStaging, withStagingStore, type MigrateOptions } from './migrate-staging.js';
+import { assertDataset, migrationName, sourceConnector, withStaging, withStagingStore, type MigrateOptions } from './migrate-staging.js';
 
-export async function runMigratePlan(ctx: CommandContext, options: MigrateOptions & { source: string; tenant: string }): Promise<void> {
+export async function runMigratePlan(ctx: CommandContext, options: MigrateOptions & { source?: string; tenant: string }): Promise<void> {
   const migration = await loadMigration(options.migration);
-  const source = await connectTo(options.source, '--source');
+  const source = await requireSource(migration, options.source, ctx)();
   try {
     const rows: string[][] = [['dataset', 'depends on', 'source rows']];
     const counts: Record<string, number> = {};
@@ -55,11 +55,10 @@ interface RunOptions extends MigrateOptions {
 
 export async function runMigrateRun(ctx: CommandContext, options: RunOptions): Promise<void> {
   if (options.stageOnly && options.loadOnly) throw new FailsafeError('USAGE', '--stage-only and --load-only cannot be combined');
-  if (!options.loadOnly && !options.source) throw new FailsafeError('USAGE', 'missing --source URL (the database to extract from)', { hint: 'or --load-only to load what is staged' });
   const migration = await loadMigration(options.migration);
-  if (options.all && !options.source) throw new FailsafeError('USAGE', '--all lists the tenants in the source: give --source URL too');
+  const connectSource = options.loadOnly && !options.all ? undefined : requireSource(migration, options.source, ctx);
   const tenants = [
-    ...new Set([...(options.tenant ?? []), ...(options.tenants ? await tenantsFromFile(options.tenants) : []), ...(options.all ? await tenantsInSource(migration, options.source!) : [])]),
+    ...new Set([...(options.tenant ?? []), ...(options.tenants ? await tenantsFromFile(options.tenants) : []), ...(options.all ? await tenantsInSource(migration, connectSource!) : [])]),
   ];
   if (tenants.length === 0) throw new FailsafeError('USAGE', options.all ? `the tenants query of ${migration.file} lists no tenant` : 'no tenant given: --tenant ID..., --tenants FILE or --all');
   const restage = options.only?.flatMap((given) => {
@@ -74,7 +73,7 @@ export async function runMigrateRun(ctx: CommandContext, options: RunOptions): P
     // first tenant; they share the target's rate limit.
     const sessions: { source: PgSession | undefined; staging: PgSession }[] = [];
     const open = async (): Promise<{ source: PgSession | undefined; staging: PgSession }> => {
-      const [source, staging] = await Promise.allSettled([options.loadOnly ? undefined : connectTo(options.source!, '--source'), openStaging()]);
+      const [source, staging] = await Promise.allSettled([options.loadOnly ? undefined : connectSource!(), openStaging()]);
       if (source.status === 'fulfilled' && staging.status === 'fulfilled') return { source: source.value, staging: staging.value };
       // One connected, the other did not: end the one, report the other.
       await Promise.all([source, staging].map((session) => (session.status === 'fulfilled' ? session.value?.end() : undefined)));
@@ -226,13 +225,24 @@ export async function runMigrateReset(ctx: CommandContext, options: MigrateOptio
   return ExitCode.Ok;
 }
 
+/** The source's connector (`--source`, else the migration's `source`), or a USAGE error when there is none. */
+function requireSource(migration: LoadedMigration, flag: string | undefined, ctx: CommandContext): () => Promise<PgSession> {
+  const connector = sourceConnector(migration, flag, ctx.env);
+  if (!connector) {
+    throw new FailsafeError('USAGE', `missing --source URL (the database to extract from; ${migration.file} names no source)`, {
+      hint: "give --source, or source: { url } in the migration; --load-only loads what is staged",
+    });
+  }
+  return connector;
+}
+
 /** Every tenant id the migration's `tenants` query lists in the source. */
-async function tenantsInSource(migration: LoadedMigration, url: string): Promise<string[]> {
+async function tenantsInSource(migration: LoadedMigration, connectSource: () => Promise<PgSession>): Promise<string[]> {
   const query = migration.definition.tenants;
   if (query === undefined) {
     throw new FailsafeError('USAGE', `--all: ${migration.file} has no tenants query`, { hint: "add tenants: 'SELECT id FROM ... ORDER BY id' to the migration" });
   }
-  const source = await connectTo(url, '--source');
+  const source = await connectSource();
   try {
     const { rows } = await source.query<Record<string, unknown>>(query).catch((err: unknown) => {
       throw new FailsafeError('CONFIG', `${migration.file}: the tenants query does not run: ${messageOf(err)}`, { cause: err });

@@ -6,8 +6,9 @@
 import { basename, extname, join } from 'node:path';
 import { FailsafeError } from '../../core/errors.js';
 import type { LoadedMigration } from '../../migrate/load-migration.js';
+import { StagingReports } from '../../migrate/staging-reports.js';
 import { StagingStore } from '../../migrate/staging-store.js';
-import { connect, type PgSession } from '../../postgres/connection.js';
+import { connect, settingsFromUrl, type PgSession } from '../../postgres/connection.js';
 import { settingsFromFlag } from '../postgres-source.js';
 
 export interface MigrateOptions {
@@ -28,8 +29,20 @@ export function migrationName(migration: LoadedMigration): string {
   return basename(migration.file, extname(migration.file));
 }
 
-export function connectTo(url: string, flag: string): Promise<PgSession> {
+function connectTo(url: string, flag: string): Promise<PgSession> {
   return connect(settingsFromFlag(url, flag));
+}
+
+/**
+ * Connects to the source: `--source URL` (password from PGPASSWORD or ~/.pgpass), else the migration's
+ * `source`; undefined when neither names one.
+ */
+export function sourceConnector(migration: LoadedMigration, flag: string | undefined, env: NodeJS.ProcessEnv): (() => Promise<PgSession>) | undefined {
+  if (flag !== undefined) return () => connectTo(flag, '--source');
+  const source = migration.definition.source;
+  if (source === undefined) return undefined;
+  const settings = settingsFromUrl(source.url, source.passwordEnv, env, `${migration.file}: source`);
+  return () => connect(settings);
 }
 
 /**
@@ -49,10 +62,19 @@ export async function withStaging(options: MigrateOptions, work: (openStaging: (
 
 /** Runs `work` on the staging tables through one session. */
 export async function withStagingStore(options: MigrateOptions, work: (store: StagingStore) => Promise<void>): Promise<void> {
+  await withStagingSession(options, async (session) => work(await StagingStore.open(session)));
+}
+
+/** Runs `work` reading the staging tables through one session. */
+export async function withStagingReports(options: MigrateOptions, work: (reports: StagingReports) => Promise<void>): Promise<void> {
+  await withStagingSession(options, async (session) => work(await StagingReports.open(session)));
+}
+
+async function withStagingSession(options: MigrateOptions, work: (session: PgSession) => Promise<void>): Promise<void> {
   await withStaging(options, async (openStaging) => {
     const session = await openStaging();
     try {
-      await work(await StagingStore.open(session));
+      await work(session);
     } finally {
       await session.end();
     }
@@ -60,9 +82,9 @@ export async function withStagingStore(options: MigrateOptions, work: (store: St
 }
 
 /** The tenants given (`--tenant`), or every tenant the staging database holds runs of. */
-export async function tenantsOrAll(store: StagingStore, migration: LoadedMigration, given: readonly string[] | undefined): Promise<string[]> {
+export async function tenantsOrAll(reports: StagingReports, migration: LoadedMigration, given: readonly string[] | undefined): Promise<string[]> {
   if (given && given.length > 0) return [...given];
-  const tenants = await store.tenants(migrationName(migration));
+  const tenants = await reports.tenants(migrationName(migration));
   if (tenants.length === 0) throw new FailsafeError('USAGE', `nothing of ${migration.file} is staged yet`, { hint: 'failsafe migrate run first' });
   return tenants;
 }

@@ -11,13 +11,13 @@ export function registerMigrate(program: Command): void {
       .option('--staging <url>', 'staging database (password from PGPASSWORD or ~/.pgpass); default: embedded PostgreSQL under .failsafe/migrate/');
 
   const plan = common(migrate.command('plan').description("the datasets in load order, with one tenant's source row counts"))
-    .requiredOption('--source <url>', 'source database (password from PGPASSWORD or ~/.pgpass)')
+    .option('--source <url>', "source database (password from PGPASSWORD or ~/.pgpass); default: the migration's source")
     .requiredOption('--tenant <id>', 'tenant id, as the extracts take it ($1)');
   withExamples(plan, 'PGPASSWORD=... failsafe migrate plan -m examples/concierge-migration/migration.ts --source postgres://ro@legacy/gc --tenant 42');
   plan.action(runAction(async () => (await import('./migrate-run.js')).runMigratePlan));
 
   const run = common(migrate.command('run').description("extract, transform, stage and load tenants' datasets; resumes where an earlier run stopped"))
-    .option('--source <url>', 'source database (password from PGPASSWORD or ~/.pgpass)')
+    .option('--source <url>', "source database (password from PGPASSWORD or ~/.pgpass); default: the migration's source")
     .option('--tenant <id...>', 'tenant ids to migrate')
     .option('--tenants <file>', 'tenant ids to migrate, one per line (# comments)')
     .option('--all', "every tenant the migration's tenants query lists in the source")
