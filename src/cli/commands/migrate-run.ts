@@ -68,6 +68,8 @@ export async function runMigrateRun(ctx: CommandContext, options: RunOptions): P
   });
   const targetName = options.stageOnly ? undefined : chooseTarget(migration, options.target);
   const board = migrationBoard(ctx);
+  // One JSON document for the whole run (--json), tenants in the order they finished.
+  const results: unknown[] = [];
   const migrate = (target: LoadTarget | undefined): Promise<void> => withStaging(options, async (openStaging) => {
     // Each of the --concurrency workers migrates one tenant at a time on its own sessions, opened for its
     // first tenant; they share the target's rate limit.
@@ -88,14 +90,14 @@ export async function runMigrateRun(ctx: CommandContext, options: RunOptions): P
           const staged = source ? await stageTenant({ ...common, source, dryRun: true, ...(restage ? { restage } : {}) }) : undefined;
           const loads = targetName ? await previewLoad(staging, migration, tenant, targetName) : undefined;
           board.finish(tenant);
-          ctx.output.result({ tenant, dryRun: true, ...(staged ? { staging: staged.dryRun } : {}), ...(loads ? { target: targetName, loads } : {}) });
+          results.push({ tenant, dryRun: true, ...(staged ? { staging: staged.dryRun } : {}), ...(loads ? { target: targetName, loads } : {}) });
           reportDryRun(ctx, tenant, staged?.dryRun, targetName, loads);
           return;
         }
         const staged = source ? await stageTenant({ ...common, source, ...(restage ? { restage } : {}) }) : undefined;
         const loaded = target ? await loadTenant({ ...common, target }) : undefined;
         board.finish(tenant);
-        ctx.output.result({ tenant, ...(staged ? { staged } : {}), ...(loaded ? { target: target!.name, loaded } : {}) });
+        results.push({ tenant, ...(staged ? { staged } : {}), ...(loaded ? { target: target!.name, loaded } : {}) });
         reportTenant(ctx, tenant, staged, target?.name, loaded);
       });
     } finally {
@@ -105,6 +107,7 @@ export async function runMigrateRun(ctx: CommandContext, options: RunOptions): P
   });
   if (targetName === undefined || options.dryRun) await migrate(undefined);
   else await withTarget(ctx, migration, targetName, migrate);
+  ctx.output.result({ migration: migrationName(migration), tenants: results });
 }
 
 /** A line per tenant at work on the terminal (stderr), unless --json or --quiet. */
@@ -192,13 +195,15 @@ export async function runMigrateRedrive(ctx: CommandContext, options: MigrateOpt
     try {
       const store = await StagingStore.open(staging);
       const board = migrationBoard(ctx);
+      const results = [];
       for (const tenant of options.tenant) {
         const forgotten = await store.forgetRefusals(migrationName(migration), tenant, target.name, options.dataset);
         const loaded = await loadTenant({ migration, name: migrationName(migration), tenant, staging, target, onProgress: board.listener, signal: ctx.signal }).finally(() => board.finish(tenant));
-        ctx.output.result({ tenant, redriven: forgotten, target: target.name, loaded });
+        results.push({ tenant, redriven: forgotten, target: target.name, loaded });
         ctx.output.line(`tenant ${tenant}: ${formatCount(forgotten, 'refused record')} sent again`);
         reportTenant(ctx, tenant, undefined, target.name, loaded);
       }
+      ctx.output.result({ migration: migrationName(migration), tenants: results });
     } finally {
       await staging.end();
     }
@@ -216,11 +221,13 @@ export async function runMigrateReset(ctx: CommandContext, options: MigrateOptio
     return ExitCode.Usage;
   }
   await withStagingStore(options, async (store) => {
+    const results = [];
     for (const tenant of options.tenant) {
       const removed = await store.reset(migrationName(migration), tenant, target);
-      ctx.output.result({ tenant, ...(target === undefined ? {} : { target }), removed });
+      results.push({ tenant, removed });
       ctx.output.line(`tenant ${tenant}: forgot ${Object.entries(removed).map(([table, n]) => `${n} ${table}`).join(', ')}`);
     }
+    ctx.output.result({ migration: migrationName(migration), ...(target === undefined ? {} : { target }), tenants: results });
   });
   return ExitCode.Ok;
 }
