@@ -236,6 +236,35 @@ describe('StagingStore.stageBatch', () => {
 });
 
 describe('StagingStore.open', () => {
+  it('leaves the schema alone when another session brought it up to date while it waited for the lock', async () => {
+    const db = await createTestDatabase('migrate_open_race');
+    const [first, second] = await Promise.all([db.connect(), db.connect()]);
+    try {
+      // The second session's first look finds no schema; before it takes the lock, the first session creates it.
+      const sent: string[] = [];
+      let looked = false;
+      const watched = Object.create(second, {
+        query: {
+          value: async (text: string, values?: readonly unknown[]) => {
+            sent.push(text);
+            const result = await second.query(text, values);
+            if (!looked && text.includes('obj_description')) {
+              looked = true;
+              await StagingStore.open(first);
+            }
+            return result;
+          },
+        },
+      }) as PgSession;
+      await StagingStore.open(watched);
+      expect(sent.filter((text) => text.includes('obj_description'))).toHaveLength(2);
+      expect(sent.some((text) => text.includes('CREATE TABLE'))).toBe(false);
+    } finally {
+      await Promise.all([first.end(), second.end()]);
+      await db.drop();
+    }
+  });
+
   it('creates the tables once when several sessions open a fresh staging database at the same time', async () => {
     const db = await createTestDatabase('migrate_open');
     const sessions = await Promise.all(Array.from({ length: 6 }, () => db.connect()));

@@ -167,6 +167,11 @@ async function insertRefusals(client: SqlClient, scope: StageScope, target: stri
   }
 }
 
+async function schemaIsCurrent(client: SqlClient): Promise<boolean> {
+  const { rows } = await client.query<{ version: string | null }>("SELECT obj_description(to_regnamespace('failsafe_migrate'), 'pg_namespace') AS version");
+  return rows[0]?.version === SCHEMA_VERSION;
+}
+
 /** Appends records with `COPY ... FROM STDIN` (text format). */
 async function copyRecords(client: PgSession, scope: StageScope, runId: string, records: readonly StagedRecord[]): Promise<void> {
   const input = client.copyIn('COPY failsafe_migrate.staged (migration, tenant, dataset, record_key, run_id, created_run, record, content_hash) FROM STDIN');
@@ -236,11 +241,12 @@ export class StagingStore {
    */
   static async open(client: PgSession): Promise<StagingStore> {
     const store = new StagingStore(client);
-    const { rows } = await store.#query<{ version: string | null }>("SELECT obj_description(to_regnamespace('failsafe_migrate'), 'pg_namespace') AS version");
-    if (rows[0]?.version === SCHEMA_VERSION) return store;
+    if (await schemaIsCurrent(client)) return store;
     await store.#transaction(async (session) => {
       await session.query("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('failsafe_migrate schema'))");
-      await session.query(SCHEMA_SQL);
+      // Another session may have brought it up to date while this one waited for the lock: running the
+      // script again would take its tables' locks while tenants stage into them, and deadlock.
+      if (!(await schemaIsCurrent(session))) await session.query(SCHEMA_SQL);
     });
     return store;
   }
