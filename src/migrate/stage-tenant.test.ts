@@ -240,24 +240,30 @@ describe('StagingStore.open', () => {
     const db = await createTestDatabase('migrate_open_race');
     const [first, second] = await Promise.all([db.connect(), db.connect()]);
     try {
-      // The second session's first look finds no schema; before it takes the lock, the first session creates it.
+      // The second session finds no schema and begins its transaction; just before it asks for the
+      // lock, the first takes it, so the second waits while the first creates the schema and commits.
       const sent: string[] = [];
-      let looked = false;
+      let creating: Promise<unknown> | undefined;
       const watched = Object.create(second, {
         query: {
           value: async (text: string, values?: readonly unknown[]) => {
             sent.push(text);
-            const result = await second.query(text, values);
-            if (!looked && text.includes('obj_description')) {
-              looked = true;
-              await StagingStore.open(first);
+            if (text.includes('pg_advisory_xact_lock')) {
+              let created = false;
+              creating = StagingStore.open(first).finally(() => (created = true));
+              // Until the first holds the lock (or, on a fast machine, is already done).
+              for (let held = 0; held === 0 && !created; ) {
+                const { rows } = await second.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()");
+                held = rows[0]!.n;
+              }
             }
-            return result;
+            return second.query(text, values);
           },
         },
       }) as PgSession;
       await StagingStore.open(watched);
-      expect(sent.filter((text) => text.includes('obj_description'))).toHaveLength(2);
+      await creating;
+      expect(sent.filter((text) => text.includes('pg_description'))).toHaveLength(2);
       expect(sent.some((text) => text.includes('CREATE TABLE'))).toBe(false);
     } finally {
       await Promise.all([first.end(), second.end()]);

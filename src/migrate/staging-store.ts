@@ -167,8 +167,16 @@ async function insertRefusals(client: SqlClient, scope: StageScope, target: stri
   }
 }
 
+/**
+ * Whether the schema's comment names this version. Read from the catalog tables with the statement's
+ * snapshot, not through `to_regnamespace`: its cache keeps "no such schema" for the rest of a
+ * transaction begun before another session created it.
+ */
 async function schemaIsCurrent(client: SqlClient): Promise<boolean> {
-  const { rows } = await client.query<{ version: string | null }>("SELECT obj_description(to_regnamespace('failsafe_migrate'), 'pg_namespace') AS version");
+  const { rows } = await client.query<{ version: string }>(
+    `SELECT d.description AS version FROM pg_catalog.pg_description d JOIN pg_catalog.pg_namespace n ON n.oid = d.objoid
+      WHERE d.classoid = 'pg_catalog.pg_namespace'::regclass AND n.nspname = 'failsafe_migrate'`,
+  );
   return rows[0]?.version === SCHEMA_VERSION;
 }
 
