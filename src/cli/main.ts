@@ -5,7 +5,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { CommanderError } from 'commander';
-import { FailsafeError, messageOf } from '../core/errors.js';
+import { FailsafeError, fromDatabaseError, isDatabaseError, messageOf } from '../core/errors.js';
 import { interruption } from './command.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import { buildProgram } from './program.js';
@@ -54,7 +54,7 @@ function reportError(err: unknown): number {
     return ExitCode.Interrupted;
   }
   const failure =
-    err instanceof FailsafeError ? err : new FailsafeError('INTERNAL', `internal error: ${messageOf(err)}`, { cause: err });
+    err instanceof FailsafeError ? err : isDatabaseError(err) ? fromDatabaseError(err) : new FailsafeError('INTERNAL', `internal error: ${messageOf(err)}`, { cause: err });
   if (json) {
     process.stderr.write(`${JSON.stringify({ error: { code: failure.code, message: failure.message, hint: failure.hint } })}\n`);
   } else {

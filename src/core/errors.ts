@@ -80,7 +80,32 @@ export function withContext(context: string, err: unknown): FailsafeError {
     });
     return wrapped;
   }
+  if (isDatabaseError(err)) return fromDatabaseError(err, context);
   return new FailsafeError(isSystemError(err) ? 'IO' : 'INTERNAL', `${context}: ${messageOf(err)}`, { cause: err });
+}
+
+/** An error a PostgreSQL server sent (the driver's DatabaseError): a five-character SQLSTATE and a severity. */
+export interface DatabaseError extends Error {
+  readonly code: string;
+  readonly severity: string;
+}
+
+export function isDatabaseError(err: unknown): err is DatabaseError {
+  return err instanceof Error && typeof (err as Partial<DatabaseError>).severity === 'string' && /^[0-9A-Z]{5}$/.test(String((err as Partial<DatabaseError>).code));
+}
+
+/**
+ * The failsafe error for a PostgreSQL server's: a lost connection, a deadlock or serialization
+ * failure, exhausted resources or a shutdown (SQLSTATE classes 08, 40, 53, 57, 58) is `UNAVAILABLE`
+ * and retryable — running the same command again is the remedy; any other is `INTERNAL`.
+ */
+export function fromDatabaseError(err: DatabaseError, context?: string): FailsafeError {
+  const transient = /^(08|40|53|57|58)/.test(err.code);
+  return new FailsafeError(transient ? 'UNAVAILABLE' : 'INTERNAL', `${context ? `${context}: ` : ''}PostgreSQL: ${messageOf(err)} (SQLSTATE ${err.code})`, {
+    cause: err,
+    retryable: transient,
+    ...(transient ? { hint: 'run the same command again: it goes on from where it stopped' } : {}),
+  });
 }
 
 /** A Node.js system error (`ENOENT`, `ECONNRESET`, ...). */
@@ -94,6 +119,7 @@ export function isSystemError(err: unknown, code?: string): err is SystemError {
   return (
     err instanceof Error &&
     !(err instanceof FailsafeError) &&
+    !isDatabaseError(err) &&
     typeof (err as Partial<SystemError>).code === 'string' &&
     (code === undefined || (err as SystemError).code === code)
   );
