@@ -8,10 +8,10 @@
  * A batch the database refuses for its data (SQLSTATE classes 22 and 23: a check, a foreign key, a
  * value out of range) is a refusal the loader splits, like an HTTP 422; any other error stops the load.
  */
-import { FailsafeError, messageOf } from '../core/errors.js';
+import { FailsafeError, isDatabaseError, messageOf } from '../core/errors.js';
 import { Semaphore } from '../core/semaphore.js';
 import { quoteIdent } from '../postgres/catalog.js';
-import { connect, settingsFromUrl, type PgSession } from '../postgres/connection.js';
+import { connect, inTransaction, settingsFromUrl, type PgSession } from '../postgres/connection.js';
 import type { PostgresTarget, TableLoadSpec } from './definition.js';
 import type { CreateAnswer, LoadTarget, OpenTargetOptions, TargetRefusal, UpdateAnswer } from './load-target.js';
 
@@ -130,18 +130,14 @@ export class PostgresLoadTarget implements LoadTarget {
       const session = this.#idle.pop() ?? (await this.#newSession());
       this.counters.requests++;
       try {
-        await session.query('BEGIN');
-        const { rows } = await session.query<{ ids: string[] }>('SELECT ids FROM failsafe_migrate.target_batch WHERE idempotency_key = $1', [idempotencyKey]);
-        if (rows[0]) {
-          await session.query('COMMIT');
-          return { ids: rows[0].ids };
-        }
-        const ids = await work(session);
-        await session.query('INSERT INTO failsafe_migrate.target_batch (idempotency_key, ids) VALUES ($1, $2)', [idempotencyKey, ids]);
-        await session.query('COMMIT');
-        return { ids };
+        return await inTransaction(session, async () => {
+          const { rows } = await session.query<{ ids: string[] }>('SELECT ids FROM failsafe_migrate.target_batch WHERE idempotency_key = $1', [idempotencyKey]);
+          if (rows[0]) return { ids: rows[0].ids };
+          const ids = await work(session);
+          await session.query('INSERT INTO failsafe_migrate.target_batch (idempotency_key, ids) VALUES ($1, $2)', [idempotencyKey, ids]);
+          return { ids };
+        });
       } catch (err) {
-        await session.query('ROLLBACK').catch(() => undefined);
         const refused = refusalOf(err);
         if (!refused) throw new FailsafeError('UNAVAILABLE', `target ${this.name}: ${messageOf(err)}`, { cause: err });
         return { refused };
@@ -164,9 +160,8 @@ class RowMissing extends Error {}
 /** A refusal for errors in the records' data (SQLSTATE classes 22 and 23), undefined for anything else. */
 function refusalOf(err: unknown): TargetRefusal | undefined {
   if (err instanceof RowMissing) return { error: `the target has no such row: ${err.message}` };
-  const code = (err as { code?: unknown }).code;
-  if (typeof code !== 'string' || !/^2[23]/.test(code)) return undefined;
-  return { error: `the target refused: ${messageOf(err)} (SQLSTATE ${code})` };
+  if (!isDatabaseError(err) || !/^2[23]/.test(err.code)) return undefined;
+  return { error: `the target refused: ${messageOf(err)} (SQLSTATE ${err.code})` };
 }
 
 /** The columns the records set (their fields, in first-seen order); a field that is no column is a `CONFIG` error. */

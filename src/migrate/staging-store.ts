@@ -4,7 +4,7 @@
  * Every write that moves a checkpoint commits in the same transaction as the records it covers.
  */
 import { Semaphore } from '../core/semaphore.js';
-import type { PgSession, SqlClient } from '../postgres/connection.js';
+import { inTransaction, type PgSession, type SqlClient } from '../postgres/connection.js';
 
 /** Marks the staging schema (its comment) as holding every table and trigger below. */
 const SCHEMA_VERSION = 'failsafe migration staging, version 3';
@@ -231,16 +231,7 @@ export class StagingStore {
   }
 
   async #transaction(work: (client: PgSession) => Promise<void>): Promise<void> {
-    await this.#exclusive.run(async () => {
-      await this.#client.query('BEGIN');
-      try {
-        await work(this.#client);
-        await this.#client.query('COMMIT');
-      } catch (err) {
-        await this.#client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      }
-    });
+    await this.#exclusive.run(() => inTransaction(this.#client, () => work(this.#client)));
   }
 
   /**

@@ -96,6 +96,24 @@ export function settingsFromUrl(url: string, passwordEnv: string | undefined, en
   return password ? { ...settings, password } : settings;
 }
 
+/**
+ * Runs `work` in a transaction on `client`: committed when it resolves, rolled back (and its error
+ * thrown on) when it rejects.
+ *
+ * @example const changed = await inTransaction(session, () => mutate(session));
+ */
+export async function inTransaction<T>(client: SqlClient, work: () => Promise<T>): Promise<T> {
+  await client.query('BEGIN');
+  try {
+    const result = await work();
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
 export function urlHasPassword(url: string): boolean {
   try {
     return new URL(url).password !== '';

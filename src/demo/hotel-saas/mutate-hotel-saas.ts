@@ -10,7 +10,7 @@
  */
 import { FailsafeError, withContext } from '../../core/errors.js';
 import { quoteIdent, quoteLiteral, quoteQualified } from '../../postgres/catalog.js';
-import type { PgSession } from '../../postgres/connection.js';
+import { inTransaction, type PgSession } from '../../postgres/connection.js';
 import { resetIdentitySequences } from './create-hotel-saas.js';
 
 export interface MutateHotelSaasOptions {
@@ -58,16 +58,13 @@ export async function mutateHotelSaas(session: PgSession, options: MutateHotelSa
   const seed = options.seed ?? 2;
   if (!(fraction > 0 && fraction <= 1)) throw new FailsafeError('CONFIG', `mutation fraction must be in (0, 1], got ${fraction}`);
   if (!Number.isSafeInteger(seed)) throw new FailsafeError('CONFIG', `mutation seed must be an integer, got ${seed}`);
-  await session.query('BEGIN');
-  try {
+  return inTransaction(session, async () => {
     const changed = await mutate(session, fraction, quoteLiteral(String(seed)));
     await resetIdentitySequences(session);
-    await session.query('COMMIT');
     return changed;
-  } catch (err) {
-    await session.query('ROLLBACK').catch(() => {});
+  }).catch((err: unknown) => {
     throw withContext('mutate hotel-SaaS database', err);
-  }
+  });
 }
 
 async function mutate(session: PgSession, fraction: number, seed: string): Promise<number> {

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { FailsafeError, withContext } from '../../core/errors.js';
 import { progressOf, type ProgressListener } from '../../core/progress.js';
 import { quoteIdent, quoteQualified } from '../../postgres/catalog.js';
-import { connect, type ConnectionSettings, type PgSession } from '../../postgres/connection.js';
+import { connect, inTransaction, type ConnectionSettings, type PgSession } from '../../postgres/connection.js';
 import { applySchemaSection, sequenceValuesSql, type CapturedSchema, type SchemaStatement } from '../../postgres/schema/capture-schema.js';
 import { qualifiedName } from '../../postgres/schema/sql-text.js';
 import { parseStoredJson, readContent, readWholeContent } from '../../repository/content.js';
@@ -350,16 +350,5 @@ async function dropSchemas(session: PgSession, manifest: DatabaseManifest): Prom
   for (const schema of schemasOf(manifest)) {
     await session.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
     if (schema === 'public') await session.query('CREATE SCHEMA public');
-  }
-}
-
-async function inTransaction(session: PgSession, work: () => Promise<void>): Promise<void> {
-  await session.query('BEGIN');
-  try {
-    await work();
-    await session.query('COMMIT');
-  } catch (err) {
-    await session.query('ROLLBACK').catch(() => undefined);
-    throw err;
   }
 }
