@@ -3,7 +3,7 @@
  * current dataset, step, count, rate and (loading) ETA, redrawn in place. Silent when stderr is not a
  * TTY, with `--json` and with `--quiet`.
  */
-import { formatSeconds } from '../core/units.js';
+import { formatNumber, formatSeconds } from '../core/units.js';
 import type { MigrationProgress } from '../migrate/progress.js';
 
 const REDRAW_MS = 200;
@@ -68,12 +68,8 @@ function describe(tenant: string, { latest, since }: TenantLine, now: number): s
   const rate = seconds > 0.5 ? latest.done / seconds : 0;
   const unit = latest.step === 'stage' ? 'rows' : 'records';
   const parts = [`tenant ${tenant}`, latest.step.padEnd(5), latest.dataset.padEnd(14)];
-  parts.push(latest.total !== undefined ? `${count(Math.min(latest.done, latest.total))}/${count(latest.total)} ${unit}` : `${count(latest.done)} ${unit}`);
-  if (rate > 0) parts.push(`${count(Math.round(rate))}/s`);
+  parts.push(latest.total !== undefined ? `${formatNumber(Math.min(latest.done, latest.total))}/${formatNumber(latest.total)} ${unit}` : `${formatNumber(latest.done)} ${unit}`);
+  if (rate > 0) parts.push(`${formatNumber(Math.round(rate))}/s`);
   if (rate > 0 && latest.total !== undefined && latest.total > latest.done) parts.push(`ETA ${formatSeconds((latest.total - latest.done) / rate)}`);
   return parts.join('  ');
-}
-
-function count(n: number): string {
-  return n.toLocaleString('en');
 }

@@ -105,6 +105,16 @@ export function parseFraction(text: string): number {
   return value;
 }
 
+/** `1,234,567`: a number with thousands separators. */
+export function formatNumber(n: number): string {
+  return n.toLocaleString('en');
+}
+
+/** `2026-11-30 23:32:28`: an ISO timestamp to the second, as the CLI prints times (UTC). */
+export function formatTime(iso: string): string {
+  return iso.slice(0, 19).replace('T', ' ');
+}
+
 /** `1 file`, `2 files`: a count with its noun, singular when it is one. */
 export function formatCount(count: number, noun: string, pluralNoun = `${noun}s`): string {
   return `${count} ${count === 1 ? noun : pluralNoun}`;

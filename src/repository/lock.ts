@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { currentUsername } from '../core/identity.js';
 import { FailsafeError, isErrorCode } from '../core/errors.js';
-import { formatSeconds } from '../core/units.js';
+import { formatSeconds, formatTime } from '../core/units.js';
 import type { Storage } from '../storage/storage.js';
 import { type RepositoryKeys, randomHex, seal, unseal } from './crypto.js';
 
@@ -174,7 +174,7 @@ export async function removeLocks(storage: Storage, ids: readonly string[]): Pro
 }
 
 export function describeLock(info: LockInfo): string {
-  const since = info.created.slice(0, 19).replace('T', ' ');
+  const since = formatTime(info.created);
   return `${info.operation} on host ${info.host} (pid ${info.pid}, user ${info.username}) since ${since} UTC`;
 }
 

@@ -1,7 +1,7 @@
 /**
  * What `failsafe check` does (its options are declared in check.ts).
  */
-import { formatBytes } from '../../core/units.js';
+import { formatBytes, formatTime } from '../../core/units.js';
 import { type PackSubset, checkRepository } from '../../repository/check.js';
 import { shortId } from '../../repository/snapshot.js';
 import type { CommandContext } from '../context.js';
@@ -30,7 +30,7 @@ export async function runCheck(ctx: CommandContext, options: CheckOptions): Prom
   if (result.packsPendingDeletion > 0) out.line(`info: ${result.packsPendingDeletion} packs wait for deletion by prune`);
   for (const problem of result.problems) out.line(`error: ${problem.message}`);
   for (const affected of result.affected) {
-    out.line(`damaged snapshot ${shortId(affected.snapshot)} (${affected.time.slice(0, 19).replace('T', ' ')}):`);
+    out.line(`damaged snapshot ${shortId(affected.snapshot)} (${formatTime(affected.time)}):`);
     for (const path of affected.paths.slice(0, 50)) out.line(`  ${path}`);
     if (affected.paths.length > 50) out.line(`  … and ${affected.paths.length - 50} more`);
   }

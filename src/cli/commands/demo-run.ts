@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FailsafeError } from '../../core/errors.js';
-import { formatBytes, formatCount, formatSeconds, parseByteSize } from '../../core/units.js';
+import { formatBytes, formatCount, formatNumber, formatSeconds, parseByteSize } from '../../core/units.js';
 import { diffFingerprints, fingerprintTree, generateDataset, mutateDataset } from '../../demo/dataset.js';
 import { checkRepository } from '../../repository/check.js';
 import { forget } from '../../repository/forget.js';
@@ -49,7 +49,7 @@ async function filesDemo(ctx: CommandContext, options: DemoOptions): Promise<Exi
     const dataDir = join(work, 'data');
     let started = Date.now();
     const dataset = await generateDataset(dataDir, { bytes: size });
-    step('data', `generated ${dataset.files} files, ${formatBytes(dataset.bytes)}: ${dataset.rows.toLocaleString('en')} table rows, photos, PDFs, duplicates (${secondsSince(started)})`);
+    step('data', `generated ${dataset.files} files, ${formatBytes(dataset.bytes)}: ${formatNumber(dataset.rows)} table rows, photos, PDFs, duplicates (${secondsSince(started)})`);
 
     // The demo's own repository password: random, held in memory only.
     const password = randomBytes(24).toString('base64');

@@ -3,7 +3,7 @@
  * retention policy of the flags or of the config file does not keep; then prune, with --prune.
  */
 import type { RetentionConfig } from '../../config/schema.js';
-import { type CalendarDuration, formatCount } from '../../core/units.js';
+import { type CalendarDuration, formatCount, formatTime } from '../../core/units.js';
 import { forget } from '../../repository/forget.js';
 import { prune } from '../../repository/prune.js';
 import { type GroupField, type RetentionPolicy, formatDuration, isEmptyPolicy } from '../../repository/retention.js';
@@ -37,10 +37,10 @@ export async function runForget(ctx: CommandContext, ids: string[], options: For
       .join(', ');
     ctx.output.line(`${key || 'all snapshots'}: keep ${group.keep.length}, remove ${group.remove.length}`);
     for (const kept of group.keep) {
-      ctx.output.line(`  keep    ${shortId(kept.snapshot.id)}  ${kept.snapshot.snapshot.time.slice(0, 19).replace('T', ' ')}  ${kept.reasons.join(', ')}`);
+      ctx.output.line(`  keep    ${shortId(kept.snapshot.id)}  ${formatTime(kept.snapshot.snapshot.time)}  ${kept.reasons.join(', ')}`);
     }
     for (const removed of group.remove) {
-      ctx.output.line(`  remove  ${shortId(removed.id)}  ${removed.snapshot.time.slice(0, 19).replace('T', ' ')}`);
+      ctx.output.line(`  remove  ${shortId(removed.id)}  ${formatTime(removed.snapshot.time)}`);
     }
   }
   const verb = options.dryRun ? 'would remove' : 'removed';

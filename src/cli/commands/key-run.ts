@@ -1,6 +1,7 @@
 /**
  * What the `failsafe key` subcommands do (their options are declared in key.ts).
  */
+import { formatTime } from '../../core/units.js';
 import { changePassword, listKeys, removeKey } from '../../repository/keys.js';
 import type { CommandContext } from '../context.js';
 
@@ -14,7 +15,7 @@ export async function runKeyList(ctx: CommandContext): Promise<void> {
   ctx.output.result(keys);
   ctx.output.table([
     [' ', 'ID', 'Created (UTC)', 'User', 'Host'],
-    ...keys.map((k) => [k.current ? '*' : ' ', k.id.slice(0, 8), k.created.slice(0, 19).replace('T', ' '), k.username, k.host]),
+    ...keys.map((k) => [k.current ? '*' : ' ', k.id.slice(0, 8), formatTime(k.created), k.username, k.host]),
   ]);
 }
 

@@ -2,7 +2,7 @@
  * What `failsafe ls` does (its options are declared in ls.ts).
  */
 import { FailsafeError } from '../../core/errors.js';
-import { formatBytes } from '../../core/units.js';
+import { formatBytes, formatTime } from '../../core/units.js';
 import { shortId } from '../../repository/snapshot.js';
 import type { TreeNode } from '../../repository/tree.js';
 import { walkTree } from '../../repository/tree-walk.js';
@@ -51,7 +51,7 @@ function longLine(path: string, node: TreeNode): string {
   const mode = `${type}${modeString(node.mode)}`;
   const size = node.type === 'file' ? formatBytes(node.size ?? 0) : '';
   const link = node.type === 'symlink' ? ` -> ${node.target}` : '';
-  return `${mode} ${String(node.uid).padStart(5)} ${String(node.gid).padStart(5)} ${size.padStart(10)} ${node.mtime.slice(0, 19).replace('T', ' ')} ${path}${link}`;
+  return `${mode} ${String(node.uid).padStart(5)} ${String(node.gid).padStart(5)} ${size.padStart(10)} ${formatTime(node.mtime)} ${path}${link}`;
 }
 
 /** `rwxr-xr-x`, with setuid/setgid/sticky shown as `ls -l` does (`s`/`S`, `t`/`T`). */

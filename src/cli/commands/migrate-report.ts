@@ -3,7 +3,7 @@
  * `inspect` read the staging database and change nothing.
  */
 import { FailsafeError, messageOf } from '../../core/errors.js';
-import { formatCount, formatSeconds } from '../../core/units.js';
+import { formatCount, formatNumber, formatSeconds, formatTime } from '../../core/units.js';
 import { loadMigration, type LoadedMigration } from '../../migrate/load-migration.js';
 import type { DatasetStatus, StagedChange, StagingReports } from '../../migrate/staging-reports.js';
 import type { CommandContext } from '../context.js';
@@ -25,7 +25,7 @@ export async function runMigrateStatus(ctx: CommandContext, options: MigrateOpti
       const [lastRun] = await reports.runs(name, tenant, 1);
       const datasets = migration.graph.order.map((dataset) => ({ dataset, ...(statuses.get(dataset) ?? notStaged()) }));
       report.push({ tenant, lastRun: lastRun ?? null, datasets });
-      ctx.output.line(`tenant ${tenant}${lastRun ? `: last run ${lastRun.id}, ${lastRun.endedAt ? `ended ${localTime(lastRun.endedAt)}` : `started ${localTime(lastRun.startedAt)}, not ended`}` : ''}`);
+      ctx.output.line(`tenant ${tenant}${lastRun ? `: last run ${lastRun.id}, ${lastRun.endedAt ? `ended ${formatTime(lastRun.endedAt)}` : `started ${formatTime(lastRun.startedAt)}, not ended`}` : ''}`);
       ctx.output.table(statusRows(datasets), [1, 2, 3, 5, 6, 7, 8]);
     }
     ctx.output.result({ migration: name, tenants: report });
@@ -43,8 +43,8 @@ function statusRows(datasets: readonly (DatasetStatus & { readonly dataset: stri
   for (const target of targets) header.push(`loaded → ${target}`, 'refused', 'records/s', 'ETA');
   const rows = [header];
   for (const d of datasets) {
-    const staging = d.done ? 'done' : d.rowsRead > 0 ? `running${d.rowsPerSecond ? `, ${Math.round(d.rowsPerSecond).toLocaleString('en')} rows/s` : ''}` : d.staged > 0 ? 'unfinished' : 'not staged';
-    const row = [d.dataset, count(d.rowsRead), count(d.staged), count(d.rejected), staging];
+    const staging = d.done ? 'done' : d.rowsRead > 0 ? `running${d.rowsPerSecond ? `, ${formatNumber(Math.round(d.rowsPerSecond))} rows/s` : ''}` : d.staged > 0 ? 'unfinished' : 'not staged';
+    const row = [d.dataset, formatNumber(d.rowsRead), formatNumber(d.staged), formatNumber(d.rejected), staging];
     for (const target of targets) {
       const load = d.targets[target];
       if (!load) {
@@ -53,7 +53,7 @@ function statusRows(datasets: readonly (DatasetStatus & { readonly dataset: stri
       }
       const left = Math.max(0, d.staged - load.loaded - load.refused);
       const eta = left === 0 ? 'done' : load.recordsPerSecond > 0 ? formatSeconds(left / load.recordsPerSecond) : 'stopped';
-      row.push(count(load.loaded), count(load.refused), load.recordsPerSecond > 0 ? count(Math.round(load.recordsPerSecond)) : '-', eta);
+      row.push(formatNumber(load.loaded), formatNumber(load.refused), load.recordsPerSecond > 0 ? formatNumber(Math.round(load.recordsPerSecond)) : '-', eta);
     }
     rows.push(row);
   }
@@ -169,10 +169,10 @@ export async function runMigrateInspect(ctx: CommandContext, options: MigrateOpt
         ? `staging database: ${options.staging} (schema failsafe_migrate)`
         : `staging database: embedded PostgreSQL, data in ${EMBEDDED_STAGING_DIR}/ (schema failsafe_migrate); query it with --sql 'SELECT ...'`,
     );
-    ctx.output.table([['table', 'rows'], ...tables.map((t) => [t.table, count(t.rows)])], [1]);
+    ctx.output.table([['table', 'rows'], ...tables.map((t) => [t.table, formatNumber(t.rows)])], [1]);
     ctx.output.line();
     ctx.output.line(`runs of ${migrationName(migration)} (newest first):`);
-    ctx.output.table([['run', 'tenant', 'started', 'ended', 'datasets'], ...runs.map((run) => [run.id, run.tenant, localTime(run.startedAt), run.endedAt ? localTime(run.endedAt) : '-', run.datasets.join(', ')])]);
+    ctx.output.table([['run', 'tenant', 'started', 'ended', 'datasets'], ...runs.map((run) => [run.id, run.tenant, formatTime(run.startedAt), run.endedAt ? formatTime(run.endedAt) : '-', run.datasets.join(', ')])]);
   });
 }
 
@@ -180,12 +180,4 @@ function cellText(value: unknown): string {
   if (value === null || value === undefined) return '';
   if (value instanceof Date) return value.toISOString();
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
-}
-
-function count(n: number): string {
-  return n.toLocaleString('en');
-}
-
-function localTime(iso: string): string {
-  return iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 }

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { forEachConcurrently } from '../../core/concurrently.js';
 import { FailsafeError, messageOf } from '../../core/errors.js';
-import { formatCount } from '../../core/units.js';
+import { formatCount, formatNumber } from '../../core/units.js';
 import { loadMigration, type LoadedMigration } from '../../migrate/load-migration.js';
 import type { LoadTarget } from '../../migrate/load-target.js';
 import { openTarget } from '../../migrate/open-target.js';
@@ -30,7 +30,7 @@ export async function runMigratePlan(ctx: CommandContext, options: MigrateOption
       const { extract } = migration.definition.datasets[dataset]!;
       const { rows: result } = await source.query<{ n: string }>(`SELECT count(*)::text AS n FROM (${extract}) s`, [options.tenant]);
       counts[dataset] = Number(result[0]!.n);
-      rows.push([dataset, migration.graph.dependsOn(dataset).join(', ') || '-', counts[dataset]!.toLocaleString('en')]);
+      rows.push([dataset, migration.graph.dependsOn(dataset).join(', ') || '-', formatNumber(counts[dataset]!)]);
     }
     ctx.output.result({ migration: migrationName(migration), tenant: options.tenant, order: migration.graph.order, sourceRows: counts });
     ctx.output.line(`migration ${migrationName(migration)}, tenant ${options.tenant}: ${formatCount(migration.graph.order.length, 'dataset')} in this order`);

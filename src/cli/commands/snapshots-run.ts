@@ -1,7 +1,7 @@
 /**
  * What `failsafe snapshots` does (its options are declared in snapshots.ts).
  */
-import { formatBytes, formatCount } from '../../core/units.js';
+import { formatBytes, formatCount, formatTime } from '../../core/units.js';
 import { shortId } from '../../repository/snapshot.js';
 import type { CommandContext } from '../context.js';
 import { snapshotFilter, type SnapshotFilterOptions } from './snapshot-filter-options.js';
@@ -21,7 +21,7 @@ export async function runSnapshots(ctx: CommandContext, options: SnapshotsOption
       ['ID', 'Time (UTC)', 'Host', 'Tags', 'Size', 'Paths'],
       ...oldestFirst.map((s) => [
         shortId(s.id),
-        s.time.slice(0, 19).replace('T', ' '),
+        formatTime(s.time),
         s.host,
         s.tags.join(','),
         formatBytes(s.summary.bytes),
