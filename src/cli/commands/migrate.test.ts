@@ -3,29 +3,12 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, runCli, tempDir } from '../../../test/cli.js';
-import { createLegacyDatabase, EXAMPLE_MIGRATION } from '../../../test/concierge-example.js';
+import { createLegacyDatabase, EXAMPLE_MIGRATION, TENANT_1_LOADED } from '../../../test/concierge-example.js';
 import { trackLeaks } from '../../../test/leak-check.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/postgres.js';
 import type { PgSession } from '../../postgres/connection.js';
 import { startTargetApi, type TargetApi } from '../../../examples/concierge-migration/target-api.js';
 
-
-/** What loading tenant 1 of the sample puts in the reference API, by kind: every staged record but vendor LIMO and its task 61. */
-const LOADED = {
-  hotels: 1,
-  'hotel-locations': 1,
-  rooms: 10,
-  'staff-members': 5,
-  guests: 38,
-  'loyalty-accounts': 9,
-  preferences: 76,
-  'guest-notes': 5,
-  stays: 20,
-  'guest-summaries': 10,
-  vendors: 2,
-  'vendor-contacts': 3,
-  tasks: 56,
-};
 
 /** The reference example's migration on its legacy schema: plan, stage, resume, status, and bad input. */
 describe('failsafe migrate', () => {
@@ -147,7 +130,7 @@ describe('failsafe migrate', () => {
         expect(first).toMatch(/hotel_location\s+1\s+0\s+0\s+0/);
         const kinds = async (): Promise<Record<string, number>> =>
           Object.fromEntries((await apiSession.query<{ kind: string; n: number }>('SELECT kind, count(*)::int AS n FROM api_record GROUP BY kind')).rows.map((row) => [row.kind, row.n]));
-        expect(await kinds()).toEqual(LOADED);
+        expect(await kinds()).toEqual(TENANT_1_LOADED);
         const { rows: referred } = await apiSession.query<{ ok: boolean }>(
           `SELECT bool_and(EXISTS (SELECT 1 FROM api_record h WHERE h.kind = 'hotels' AND h.id = (g.body->>'hotelId')::bigint)) AS ok FROM api_record g WHERE g.kind = 'guests'`,
         );
@@ -162,7 +145,7 @@ describe('failsafe migrate', () => {
 
         const again = await run();
         expect(again).toMatch(/task\s+0\s+0\s+0\s+0/);
-        expect(await kinds()).toEqual(LOADED);
+        expect(await kinds()).toEqual(TENANT_1_LOADED);
 
         const legacy = await source.connect();
         await legacy.query("UPDATE gc_guest SET last_nm = 'Renamed' WHERE property_id = 1 AND guest_no = 2");
