@@ -50,24 +50,27 @@ export class StagingReports {
     return rows.map((row) => row.tenant);
   }
 
-  /** The runs of a migration (of one tenant), newest first. */
-  async runs(migration: string, tenant?: string, limit = 20): Promise<RunInfo[]> {
-    const { rows } = await this.#client.query<{ id: string; tenant: string; datasets: string[]; started_at: Date; ended_at: Date | null }>(
-      `SELECT id::text, tenant, datasets, started_at, ended_at FROM failsafe_migrate.run
-        WHERE migration = $1 AND ($2::text IS NULL OR tenant = $2) ORDER BY id DESC LIMIT $3`,
-      [migration, tenant ?? null, limit],
-    );
-    return rows.map((row) => ({ id: row.id, tenant: row.tenant, datasets: row.datasets, startedAt: row.started_at.toISOString(), endedAt: row.ended_at?.toISOString() ?? null }));
+  /** The runs of a migration (of one tenant; begun before run `before`), newest first. */
+  async runs(migration: string, filter: { readonly tenant?: string; readonly before?: string } = {}, limit = 20): Promise<RunInfo[]> {
+    return this.#selectRuns('($2::text IS NULL OR tenant = $2) AND ($3::bigint IS NULL OR id < $3::bigint) ORDER BY id DESC LIMIT $4', [
+      migration,
+      filter.tenant ?? null,
+      filter.before ?? null,
+      limit,
+    ]);
   }
 
   /** One run, or undefined. */
   async run(migration: string, runId: string): Promise<RunInfo | undefined> {
+    return (await this.#selectRuns('id = $2::bigint', [migration, runId]))[0];
+  }
+
+  async #selectRuns(where: string, values: readonly unknown[]): Promise<RunInfo[]> {
     const { rows } = await this.#client.query<{ id: string; tenant: string; datasets: string[]; started_at: Date; ended_at: Date | null }>(
-      'SELECT id::text, tenant, datasets, started_at, ended_at FROM failsafe_migrate.run WHERE migration = $1 AND id = $2::bigint',
-      [migration, runId],
+      `SELECT id::text, tenant, datasets, started_at, ended_at FROM failsafe_migrate.run WHERE migration = $1 AND ${where}`,
+      values,
     );
-    const row = rows[0];
-    return row && { id: row.id, tenant: row.tenant, datasets: row.datasets, startedAt: row.started_at.toISOString(), endedAt: row.ended_at?.toISOString() ?? null };
+    return rows.map((row) => ({ id: row.id, tenant: row.tenant, datasets: row.datasets, startedAt: row.started_at.toISOString(), endedAt: row.ended_at?.toISOString() ?? null }));
   }
 
   /**

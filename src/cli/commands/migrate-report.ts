@@ -22,7 +22,7 @@ export async function runMigrateStatus(ctx: CommandContext, options: MigrateOpti
     const report = [];
     for (const tenant of tenants) {
       const statuses = await reports.status(name, tenant);
-      const [lastRun] = await reports.runs(name, tenant, 1);
+      const [lastRun] = await reports.runs(name, { tenant }, 1);
       const datasets = migration.graph.order.map((dataset) => ({ dataset, ...(statuses.get(dataset) ?? notStaged()) }));
       report.push({ tenant, lastRun: lastRun ?? null, datasets });
       ctx.output.line(`tenant ${tenant}${lastRun ? `: last run ${lastRun.id}, ${lastRun.endedAt ? `ended ${formatTime(lastRun.endedAt)}` : `started ${formatTime(lastRun.startedAt)}, not ended`}` : ''}`);
@@ -123,7 +123,7 @@ async function diffSpan(reports: StagingReports, migration: LoadedMigration, fir
   };
   const a = await find(first);
   if (second === undefined) {
-    const earlier = (await reports.runs(name, a.tenant, 1000)).find((run) => Number(run.id) < Number(a.id));
+    const [earlier] = await reports.runs(name, { tenant: a.tenant, before: a.id }, 1);
     return { tenant: a.tenant, from: earlier?.id ?? '0', to: a.id };
   }
   const b = await find(second);

@@ -18,7 +18,7 @@ import type { PgSession } from '../../postgres/connection.js';
 import type { CommandContext } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { MigrationBoard } from '../migration-board.js';
-import { assertDataset, migrationName, sourceConnector, withStaging, withStagingStore, type MigrateOptions } from './migrate-staging.js';
+import { assertDataset, migrationName, sourceConnector, withStaging, withStagingSession, withStagingStore, type MigrateOptions } from './migrate-staging.js';
 
 export async function runMigratePlan(ctx: CommandContext, options: MigrateOptions & { source?: string; tenant: string }): Promise<void> {
   const migration = await loadMigration(options.migration);
@@ -190,9 +190,8 @@ function reportDryRun(
 export async function runMigrateRedrive(ctx: CommandContext, options: MigrateOptions & { tenant: string[]; dataset?: string; target?: string }): Promise<void> {
   const migration = await loadMigration(options.migration);
   if (options.dataset !== undefined) assertDataset(migration, options.dataset, `--dataset ${options.dataset}`);
-  await withTarget(ctx, migration, chooseTarget(migration, options.target), (target) => withStaging(options, async (openStaging) => {
-    const staging = await openStaging();
-    try {
+  await withTarget(ctx, migration, chooseTarget(migration, options.target), (target) =>
+    withStagingSession(options, async (staging) => {
       const store = await StagingStore.open(staging);
       const board = migrationBoard(ctx);
       const results = [];
@@ -204,10 +203,8 @@ export async function runMigrateRedrive(ctx: CommandContext, options: MigrateOpt
         reportTenant(ctx, tenant, undefined, target.name, loaded);
       }
       ctx.output.result({ migration: migrationName(migration), tenants: results });
-    } finally {
-      await staging.end();
-    }
-  }));
+    }),
+  );
 }
 
 export async function runMigrateReset(ctx: CommandContext, options: MigrateOptions & { tenant: string[]; target?: string; yes?: boolean }): Promise<ExitCode> {

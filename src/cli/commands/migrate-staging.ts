@@ -70,7 +70,8 @@ export async function withStagingReports(options: MigrateOptions, work: (reports
   await withStagingSession(options, async (session) => work(await StagingReports.open(session)));
 }
 
-async function withStagingSession(options: MigrateOptions, work: (session: PgSession) => Promise<void>): Promise<void> {
+/** Runs `work` on one staging session, ended after. */
+export async function withStagingSession(options: MigrateOptions, work: (session: PgSession) => Promise<void>): Promise<void> {
   await withStaging(options, async (openStaging) => {
     const session = await openStaging();
     try {
