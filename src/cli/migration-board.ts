@@ -26,9 +26,15 @@ export class MigrationBoard {
     this.#enabled = enabled && stream.isTTY === true;
   }
 
-  /** A listener to hand to the engine. */
-  readonly listener = (progress: MigrationProgress): void => {
-    if (!this.#enabled) return;
+  /**
+   * The engine's `onProgress` option, to spread into its options: none when the board does not draw,
+   * since progress costs the engine queries (the records each load has to send).
+   */
+  get progress(): { readonly onProgress?: (progress: MigrationProgress) => void } {
+    return this.#enabled ? { onProgress: this.#listener } : {};
+  }
+
+  readonly #listener = (progress: MigrationProgress): void => {
     const line = this.#tenants.get(progress.tenant);
     const now = Date.now();
     if (!line || line.latest.dataset !== progress.dataset || line.latest.step !== progress.step) {

@@ -85,7 +85,7 @@ export async function runMigrateRun(ctx: CommandContext, options: RunOptions): P
       await forEachConcurrently(tenants, options.concurrency ?? 1, async (tenant, worker) => {
         const { source, staging } = (sessions[worker] ??= await open());
         const name = migrationName(migration);
-        const common = { migration, name, tenant, staging, onProgress: board.listener, signal: ctx.signal };
+        const common = { migration, name, tenant, staging, ...board.progress, signal: ctx.signal };
         if (options.dryRun) {
           const staged = source ? await stageTenant({ ...common, source, dryRun: true, ...(restage ? { restage } : {}) }) : undefined;
           const loads = targetName ? await previewLoad(staging, migration, tenant, targetName) : undefined;
@@ -197,7 +197,7 @@ export async function runMigrateRedrive(ctx: CommandContext, options: MigrateOpt
       const results = [];
       for (const tenant of options.tenant) {
         const forgotten = await store.forgetRefusals(migrationName(migration), tenant, target.name, options.dataset);
-        const loaded = await loadTenant({ migration, name: migrationName(migration), tenant, staging, target, onProgress: board.listener, signal: ctx.signal }).finally(() => board.finish(tenant));
+        const loaded = await loadTenant({ migration, name: migrationName(migration), tenant, staging, target, ...board.progress, signal: ctx.signal }).finally(() => board.finish(tenant));
         results.push({ tenant, redriven: forgotten, target: target.name, loaded });
         ctx.output.line(`tenant ${tenant}: ${formatCount(forgotten, 'refused record')} sent again`);
         reportTenant(ctx, tenant, undefined, target.name, loaded);
