@@ -33,6 +33,21 @@ export const DEFAULT_CHUNKER_PARAMS: ChunkerParams = Object.freeze({
   maxSize: 8 * 1024 * 1024,
 });
 
+/**
+ * Sizes for database tables (COPY text in key order): a day's changes to a table touch a few places in
+ * a long stream, and each touched place costs a whole chunk, so chunks of an eighth of the file size
+ * keep the next day's added bytes near the share of rows that changed (9.4% → 4.7% of the first
+ * backup in bench:postgres at scale 100, for 1% of the rows changed) for 8× the blobs per byte.
+ */
+export const DEFAULT_TABLE_CHUNKER_PARAMS: ChunkerParams = Object.freeze({
+  minSize: 64 * 1024,
+  avgSize: 128 * 1024,
+  maxSize: 1024 * 1024,
+});
+
+/** What a chunker cuts: files, object bodies and other streams, or database tables. */
+export type ContentKind = 'files' | 'tables';
+
 /** Length in bytes of the repository's chunker secret. */
 export const CHUNKER_SECRET_BYTES = 32;
 

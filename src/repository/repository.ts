@@ -8,7 +8,14 @@ import { z } from 'zod';
 import { FailsafeError, isErrorCode, withContext } from '../core/errors.js';
 import type { Storage } from '../storage/storage.js';
 import { BlobWriter, type BlobWriterOptions } from './blob-writer.js';
-import { Chunker, type ChunkerParams, DEFAULT_CHUNKER_PARAMS, createGearTable } from './chunker.js';
+import {
+  Chunker,
+  type ChunkerParams,
+  type ContentKind,
+  DEFAULT_CHUNKER_PARAMS,
+  DEFAULT_TABLE_CHUNKER_PARAMS,
+  createGearTable,
+} from './chunker.js';
 import { type CompressionName, decodeBlob, decodePayload, encodePayload } from './compression.js';
 import {
   type RepositoryKeys,
@@ -44,15 +51,20 @@ import { type Tree, decodeTree } from './tree.js';
 export const FORMAT_VERSION = 1;
 export const DEFAULT_PACK_SIZE = 16 * 1024 * 1024;
 
+const chunkSizesSchema = z.object({
+  minSize: z.number().int(),
+  avgSize: z.number().int(),
+  maxSize: z.number().int(),
+});
+
 const configSchema = z.object({
   version: z.number().int(),
   id: z.string(),
   created: z.string(),
-  chunker: z.object({
+  chunker: chunkSizesSchema.extend({
     secret: z.string(),
-    minSize: z.number().int(),
-    avgSize: z.number().int(),
-    maxSize: z.number().int(),
+    /** Sizes for database tables; repositories created before 2026-12-01 have none and use the file sizes. */
+    tables: chunkSizesSchema.optional(),
   }),
   packSize: z.number().int().min(1024),
   compression: z.enum(['fast', 'better', 'max']),
@@ -124,7 +136,7 @@ export class Repository {
       version: FORMAT_VERSION,
       id: randomHex(),
       created: new Date().toISOString(),
-      chunker: { secret: randomBytes(32).toString('base64'), ...DEFAULT_CHUNKER_PARAMS },
+      chunker: { secret: randomBytes(32).toString('base64'), ...DEFAULT_CHUNKER_PARAMS, tables: { ...DEFAULT_TABLE_CHUNKER_PARAMS } },
       packSize: options.packSize ?? DEFAULT_PACK_SIZE,
       compression: options.compression ?? 'fast',
     };
@@ -311,13 +323,13 @@ export class Repository {
   }
 
   /** A content-defined chunker with this repository's secret gear table and sizes. */
-  newChunker(): Chunker {
-    return new Chunker(this.#gear(), this.#chunkerParams());
+  newChunker(kind: ContentKind = 'files'): Chunker {
+    return new Chunker(this.#gear(), this.chunkerParams(kind));
   }
 
   /** Chunking and hashing on `workers` threads; close it when done. */
-  newParallelChunker(workers: number): ParallelChunker {
-    return new ParallelChunker(this.#gear(), this.#chunkerParams(), this.keys.blobId, workers);
+  newParallelChunker(workers: number, kind: ContentKind = 'files'): ParallelChunker {
+    return new ParallelChunker(this.#gear(), this.chunkerParams(kind), this.keys.blobId, workers);
   }
 
   #gear(): Uint32Array {
@@ -325,9 +337,10 @@ export class Repository {
     return this.#gearTable;
   }
 
-  #chunkerParams(): ChunkerParams {
-    const { minSize, avgSize, maxSize } = this.config.chunker;
-    return { minSize, avgSize, maxSize };
+  /** The chunk sizes for `kind`: a repository without table sizes cuts tables like files. */
+  chunkerParams(kind: ContentKind = 'files'): ChunkerParams {
+    const { minSize, avgSize, maxSize, tables } = this.config.chunker;
+    return kind === 'tables' && tables ? { ...tables } : { minSize, avgSize, maxSize };
   }
 
   /** A writer session that stores new blobs in packs and indexes them. */

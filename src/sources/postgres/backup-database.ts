@@ -135,7 +135,7 @@ export async function backupDatabase(repository: Repository | Promise<Repository
         ...(options.tenant !== undefined ? { tenants: [options.tenant] } : {}),
       });
       const writer = repo.newBlobWriter();
-      const chunker = repo.newParallelChunker(1);
+      const chunker = repo.newParallelChunker(1, 'tables');
       const time = exported.time.toISOString();
       const tree = new SnapshotTreeBuilder(time);
       const saveBytes = async (path: string, bytes: Buffer): Promise<void> => {
