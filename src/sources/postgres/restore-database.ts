@@ -105,6 +105,9 @@ async function restoreLocked(repo: Repository, snapshot: Snapshot, options: Rest
     const verify = options.verify !== false && sections.includes('data');
     const hashed = new Map<string, TableHash>();
     if (sections.includes('data')) {
+      // Tables this restore just created are loaded frozen: their rows need no hint bits set (and their
+      // pages no second write) by the hashing, index builds and key checks that read them next.
+      const frozen = sections.includes('pre-data') ? await plainTables(session) : new Set<string>();
       await addWorkers(workers, Math.min(jobs, tables.length), options.settings, `${settingsSql(manifest.settings)}; SET synchronous_commit = off`);
       const queue = [...tables].sort((a, b) => b.bytes - a.bytes);
       let bytesDone = 0;
@@ -115,7 +118,7 @@ async function restoreLocked(repo: Repository, snapshot: Snapshot, options: Rest
             options.signal?.throwIfAborted();
             const node = files.get(table.file);
             if (!node?.content) throw new FailsafeError('CORRUPT', `snapshot ${shortId(snapshot.id)} has no file ${table.file} for table ${table.name}`);
-            await copyIntoTable(repo, worker, table, node.content, (bytes) => {
+            await copyIntoTable(repo, worker, table, node.content, frozen.has(table.name), (bytes) => {
               bytesDone += bytes;
               options.onProgress?.({ ...progressOf('restore', 'tables', restored.length, tables.length, bytesDone, total), current: table!.name });
             }).catch((err: unknown) => {
@@ -223,15 +226,47 @@ async function addWorkers(workers: PgSession[], count: number, settings: Connect
   }
 }
 
+/**
+ * `schema.table` of every ordinary table in the database: the ones COPY can load `FREEZE` (not
+ * partitioned tables, whose rows the server routes, nor foreign tables).
+ */
+async function plainTables(session: PgSession): Promise<Set<string>> {
+  const { rows } = await session.query<{ name: string }>(
+    `SELECT n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r'`,
+  );
+  return new Set(rows.map((row) => row.name));
+}
+
+/**
+ * Streams a table's COPY text from the repository into it. `freeze` (a table this restore created, so
+ * nobody else can see it yet) empties it again in the same transaction, which lets `COPY ... FREEZE`
+ * write its rows frozen.
+ */
 async function copyIntoTable(
   repo: Repository,
   session: PgSession,
   table: ManifestTable,
   content: readonly string[],
+  freeze: boolean,
+  onBytes: (bytes: number) => void,
+): Promise<void> {
+  if (!freeze) return streamIntoTable(repo, session, table, content, '', onBytes);
+  await inTransaction(session, async () => {
+    await session.query(`TRUNCATE ONLY ${quoteQualified(table.name)}`);
+    await streamIntoTable(repo, session, table, content, ' (FREEZE)', onBytes);
+  });
+}
+
+async function streamIntoTable(
+  repo: Repository,
+  session: PgSession,
+  table: ManifestTable,
+  content: readonly string[],
+  copyOptions: string,
   onBytes: (bytes: number) => void,
 ): Promise<void> {
   const columns = table.columns.map(quoteIdent).join(', ');
-  const input = session.copyIn(`COPY ${quoteQualified(table.name)} (${columns}) FROM STDIN`);
+  const input = session.copyIn(`COPY ${quoteQualified(table.name)} (${columns}) FROM STDIN${copyOptions}`);
   const done = new Promise<void>((resolve, reject) => {
     input.once('finish', resolve);
     input.once('error', reject);
