@@ -197,6 +197,17 @@ describe('database backup and restore (Pagila)', () => {
     expect(await cliJson<Snapshot[]>(['snapshots', '--repo', repo], { env })).toHaveLength(before.length);
   });
 
+  it('restore reports a wrong password or an unreachable target in one line, and writes nothing', async () => {
+    const target = await emptyTarget();
+    const wrong = await runCli(['restore', 'latest', '--repo', repo, '--postgres', target.url], { env: { ...env, FAILSAFE_PASSWORD: 'not the password' } });
+    expect(wrong.code).toBe(12);
+    expect(wrong.stderr.trim()).toMatch(/^failsafe: wrong password or no matching key[^\n]*$/);
+    expect(Object.values(await rowCounts(target))).toEqual([]);
+    const down = await runCli(['restore', 'latest', '--repo', repo, '--postgres', 'postgres://postgres@127.0.0.1:1/x'], { env });
+    expect(down.code).not.toBe(0);
+    expect(down.stderr.trim()).toMatch(/^failsafe: cannot reach PostgreSQL at 127\.0\.0\.1:1[^\n]*$/);
+  });
+
   it('refuses to restore or verify a snapshot that holds no database (exit 2)', async () => {
     await cli(['backup', '--repo', repo, '--stdin', '--stdin-name', 'notes.txt', '--tag', 'not-a-database'], { env, input: 'notes\n' });
     const target = await emptyTarget();

@@ -2,8 +2,8 @@
  * The database half of `failsafe restore`: a database snapshot into a PostgreSQL database, then its
  * verification (exit 3 when a table or a foreign key does not match).
  */
-import { FailsafeError } from '../../core/errors.js';
 import { formatBytes, formatCount, formatSeconds } from '../../core/units.js';
+import { connect, type ConnectionSettings, type PgSession } from '../../postgres/connection.js';
 import type { Repository } from '../../repository/repository.js';
 import { shortId, type Snapshot } from '../../repository/snapshot.js';
 import { restoreDatabase, type RestoreSection } from '../../sources/postgres/restore-database.js';
@@ -24,18 +24,36 @@ export interface DatabaseRestoreOptions {
   readonly owners?: boolean;
 }
 
+/** The target database of a restore, connected (except for a dry run) before the snapshot is known. */
+export interface DatabaseRestoreTarget {
+  readonly settings: ConnectionSettings;
+  readonly session: PgSession | undefined;
+  end(): Promise<void>;
+}
+
+/**
+ * Connects to the database a restore writes to: `restore` does this while the repository's key is
+ * derived, so loading the driver and connecting cost no time of their own.
+ */
+export async function connectRestoreTarget(ctx: CommandContext, options: DatabaseRestoreOptions): Promise<DatabaseRestoreTarget> {
+  const { settings } = await resolvePostgresSource(ctx, { postgres: options.postgres });
+  const session = options.dryRun ? undefined : await connect(settings);
+  return { settings, session, end: async () => session?.end() };
+}
+
 export async function restoreDatabaseSnapshot(
   ctx: CommandContext,
   repo: Repository,
   snapshot: Snapshot,
+  target: DatabaseRestoreTarget,
   options: DatabaseRestoreOptions,
 ): Promise<ExitCode> {
-  if (options.schemaOnly && options.dataOnly) throw new FailsafeError('USAGE', '--schema-only and --data-only cannot be combined');
   const sections: RestoreSection[] = options.schemaOnly ? ['pre-data', 'post-data'] : options.dataOnly ? ['data'] : ['pre-data', 'data', 'post-data'];
-  const { settings } = await resolvePostgresSource(ctx, { postgres: options.postgres });
+  const { settings } = target;
   const started = Date.now();
   const result = await restoreDatabase(repo, snapshot, {
     settings,
+    ...(target.session ? { session: target.session } : {}),
     sections,
     tables: options.table,
     ...(options.jobs ? { jobs: options.jobs } : {}),

@@ -22,6 +22,8 @@ export type RestoreSection = 'pre-data' | 'data' | 'post-data';
 
 export interface RestoreDatabaseOptions {
   readonly settings: ConnectionSettings;
+  /** A session to the target connected in advance; the caller ends it. Default: the restore connects with `settings`. */
+  readonly session?: PgSession;
   /** The database directory inside the snapshot; default: the snapshot's source name. */
   readonly sourceName?: string;
   readonly jobs?: number;
@@ -86,7 +88,7 @@ async function restoreLocked(repo: Repository, snapshot: Snapshot, options: Rest
   ];
   if (options.dryRun) return { manifest, steps, tables: [], verification: undefined };
 
-  const session = await connect(options.settings);
+  const session = options.session ?? (await connect(options.settings));
   // Extra sessions for parallel work, opened as a section first needs them; all end with `session`.
   const workers: PgSession[] = [];
   try {
@@ -150,7 +152,7 @@ async function restoreLocked(repo: Repository, snapshot: Snapshot, options: Rest
     }
     return { manifest, steps, tables: restored, verification };
   } finally {
-    await Promise.allSettled([session, ...workers].map((s) => s.end()));
+    await Promise.allSettled([...(options.session ? [] : [session]), ...workers].map((s) => s.end()));
   }
 }
 
