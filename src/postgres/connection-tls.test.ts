@@ -53,6 +53,15 @@ describe('TLS (sslmode)', () => {
       expect(session.encrypted).toBe(encrypted);
       const { rows } = await session.query<{ ssl: boolean }>('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()');
       expect(rows[0]!.ssl).toBe(encrypted);
+      // COPY reads the (TLS) socket itself, and gives it back to the driver after the last row.
+      let copied = '';
+      for await (const piece of session.copyOut('COPY (SELECT x, repeat(md5(x::text), 50) FROM generate_series(1, 5000) x) TO STDOUT') as AsyncIterable<Buffer>) {
+        copied += piece.toString('utf8');
+      }
+      const lines = copied.split('\n');
+      expect(lines).toHaveLength(5001);
+      expect(lines[4999]).toMatch(/^5000\t[0-9a-f]{1600}$/);
+      expect((await session.query<{ n: number }>('SELECT 7 AS n')).rows[0]!.n).toBe(7);
     } finally {
       await session.end();
     }

@@ -9,6 +9,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { Client, ClientConfig } from 'pg';
 import { parse as parseConnectionString } from 'pg-connection-string';
 import { FailsafeError } from '../core/errors.js';
+import { CopyOutStream } from './copy-out.js';
 
 /** The slice of a PostgreSQL client that catalog queries and planners need. */
 export interface SqlClient {
@@ -153,12 +154,12 @@ export async function connect(settings: ConnectionSettings, applicationName = 'f
   }
 }
 
-type CopyStreams = Pick<typeof import('pg-copy-streams'), 'to' | 'from'>;
+type CopyStreams = Pick<typeof import('pg-copy-streams'), 'from'>;
 
 /** The driver, imported on the first connection: loading it costs every command ~35 ms, and most never connect. */
 async function loadDriver(): Promise<{ readonly Client: typeof Client; readonly copy: CopyStreams }> {
   const [pg, copy] = await Promise.all([import('pg'), import('pg-copy-streams')]);
-  return { Client: pg.default.Client, copy: { to: copy.to, from: copy.from } };
+  return { Client: pg.default.Client, copy: { from: copy.from } };
 }
 
 async function open(settings: ConnectionSettings, applicationName: string, mode: SslMode): Promise<PgSession> {
@@ -226,7 +227,7 @@ class PgClientSession implements PgSession {
   }
 
   copyOut(sql: string): Readable {
-    return this.#client.query(this.#copy.to(sql));
+    return this.#client.query(new CopyOutStream(sql));
   }
 
   copyIn(sql: string): Writable {
