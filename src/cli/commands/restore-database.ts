@@ -24,36 +24,38 @@ export interface DatabaseRestoreOptions {
   readonly owners?: boolean;
 }
 
-/** The target database of a restore, connected (except for a dry run) before the snapshot is known. */
-export interface DatabaseRestoreTarget {
-  readonly settings: ConnectionSettings;
-  readonly session: PgSession | undefined;
+/** A database restore whose target is connected (except for a dry run); `end` closes the connection. */
+export interface DatabaseRestore {
+  run(repo: Repository, snapshot: Snapshot): Promise<ExitCode>;
   end(): Promise<void>;
 }
 
 /**
- * Connects to the database a restore writes to: `restore` does this while the repository's key is
- * derived, so loading the driver and connecting cost no time of their own.
+ * Resolves and connects the database a restore writes to. `restore` does this while the repository's
+ * key is derived, so loading the driver and connecting cost no time of their own.
  */
-export async function connectRestoreTarget(ctx: CommandContext, options: DatabaseRestoreOptions): Promise<DatabaseRestoreTarget> {
+export async function prepareDatabaseRestore(ctx: CommandContext, options: DatabaseRestoreOptions): Promise<DatabaseRestore> {
   const { settings } = await resolvePostgresSource(ctx, { postgres: options.postgres });
   const session = options.dryRun ? undefined : await connect(settings);
-  return { settings, session, end: async () => session?.end() };
+  return {
+    run: (repo, snapshot) => restoreDatabaseSnapshot(ctx, repo, snapshot, settings, session, options),
+    end: async () => session?.end(),
+  };
 }
 
-export async function restoreDatabaseSnapshot(
+async function restoreDatabaseSnapshot(
   ctx: CommandContext,
   repo: Repository,
   snapshot: Snapshot,
-  target: DatabaseRestoreTarget,
+  settings: ConnectionSettings,
+  session: PgSession | undefined,
   options: DatabaseRestoreOptions,
 ): Promise<ExitCode> {
   const sections: RestoreSection[] = options.schemaOnly ? ['pre-data', 'post-data'] : options.dataOnly ? ['data'] : ['pre-data', 'data', 'post-data'];
-  const { settings } = target;
   const started = Date.now();
   const result = await restoreDatabase(repo, snapshot, {
     settings,
-    ...(target.session ? { session: target.session } : {}),
+    ...(session ? { session } : {}),
     sections,
     tables: options.table,
     ...(options.jobs ? { jobs: options.jobs } : {}),

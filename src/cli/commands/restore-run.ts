@@ -7,12 +7,12 @@ import { FailsafeError } from '../../core/errors.js';
 import { formatBytes, formatCount, formatSeconds } from '../../core/units.js';
 import { restoreObjects } from '../../sources/objects/objects-part.js';
 import type { Repository } from '../../repository/repository.js';
-import { shortId, type Snapshot } from '../../repository/snapshot.js';
+import { shortId } from '../../repository/snapshot.js';
 import { dumpFile } from '../../sources/dump-file.js';
 import { restorePaths } from '../../sources/paths/restore-paths.js';
 import type { CommandContext } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
-import type { DatabaseRestoreOptions } from './restore-database.js';
+import type { DatabaseRestore, DatabaseRestoreOptions } from './restore-database.js';
 import { snapshotFilter, type SnapshotFilterOptions } from './snapshot-filter-options.js';
 
 interface RestoreOptions extends SnapshotFilterOptions, Omit<DatabaseRestoreOptions, 'postgres'> {
@@ -34,28 +34,14 @@ export async function runRestore(ctx: CommandContext, ref: string, options: Rest
   if (options.schemaOnly && options.dataOnly) throw new FailsafeError('USAGE', '--schema-only and --data-only cannot be combined');
   const opening = await ctx.startOpeningRepository();
   // A database restore loads its code and connects to the target while the repository's key is derived.
-  const database = options.postgres ? connectDatabase(ctx, { ...options, postgres: options.postgres }) : undefined;
+  const { postgres } = options;
+  const database = postgres ? import('./restore-database.js').then((m) => m.prepareDatabaseRestore(ctx, { ...options, postgres })) : undefined;
   database?.catch(() => {}); // awaited below, once the repository is open; until then a failure must not count as unhandled
   try {
     return await restore(ctx, await opening.repository, ref, options, database);
   } finally {
-    await database?.then((target) => target.end()).catch(() => undefined);
+    await database?.then((prepared) => prepared.end()).catch(() => undefined);
   }
-}
-
-/** A database restore whose target is connected; `end` closes the connection. */
-interface ConnectedDatabaseRestore {
-  restore(repo: Repository, snapshot: Snapshot): Promise<ExitCode>;
-  end(): Promise<void>;
-}
-
-async function connectDatabase(ctx: CommandContext, options: DatabaseRestoreOptions): Promise<ConnectedDatabaseRestore> {
-  const database = await import('./restore-database.js');
-  const target = await database.connectRestoreTarget(ctx, options);
-  return {
-    end: () => target.end(),
-    restore: (repo: Repository, snapshot: Snapshot) => database.restoreDatabaseSnapshot(ctx, repo, snapshot, target, options),
-  };
 }
 
 async function restore(
@@ -63,11 +49,11 @@ async function restore(
   repo: Repository,
   ref: string,
   options: RestoreOptions,
-  database: Promise<ConnectedDatabaseRestore> | undefined,
+  database: Promise<DatabaseRestore> | undefined,
 ): Promise<ExitCode> {
   const snapshot = await repo.findSnapshot(ref, snapshotFilter(options));
   if (options.postgres || options.objects) {
-    const code = database ? await (await database).restore(repo, snapshot) : ExitCode.Ok;
+    const code = database ? await (await database).run(repo, snapshot) : ExitCode.Ok;
     if (options.objects) {
       const store = await ctx.openObjectStore(options.objects, undefined);
       const result = await restoreObjects(repo, snapshot, store, { signal: ctx.signal });
