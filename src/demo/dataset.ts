@@ -10,6 +10,7 @@
 import { createCipheriv, createHash } from 'node:crypto';
 import { lstat, mkdir, open, readFile, readdir, readlink, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { SeededRandom } from './random.js';
 
 export interface DatasetOptions {
   /** Approximate total size in bytes. */
@@ -52,7 +53,7 @@ export async function generateDataset(dir: string, options: DatasetOptions): Pro
 
   await mkdir(join(dir, 'tables'), { recursive: true });
   for (const [t, table] of TABLES.entries()) {
-    const random = new Random(seed * 1000 + t);
+    const random = new SeededRandom(seed * 1000 + t);
     const target = Math.max(1024, Math.round(textBytes * table.share));
     const handle = await open(join(dir, 'tables', `${table.name}.tsv`), 'w');
     let written = 0;
@@ -122,7 +123,7 @@ export async function mutateDataset(dir: string, options: { fraction: number; se
   let editedRows = 0;
   for (const [t, table] of TABLES.entries()) {
     const path = join(dir, 'tables', `${table.name}.tsv`);
-    const random = new Random(seed * 7777 + t);
+    const random = new SeededRandom(seed * 7777 + t);
     const lines = (await readFile(path, 'utf8')).split('\n');
     if (lines.at(-1) === '') lines.pop();
     const changes = Math.max(2, Math.round(lines.length * options.fraction));
@@ -131,7 +132,7 @@ export async function mutateDataset(dir: string, options: { fraction: number; se
     for (let i = 0; i < edits; i++) {
       const row = hotStart + random.below(lines.length - hotStart);
       const fields = lines[row]!.split('\t');
-      fields[fields.length - 1] = pick(STATUSES, random);
+      fields[fields.length - 1] = random.pick(STATUSES);
       fields[fields.length - 2] = (random.below(90_000) / 100 + 10).toFixed(2);
       lines[row] = fields.join('\t');
       editedRows++;
@@ -191,55 +192,22 @@ export function diffFingerprints(a: ReadonlyMap<string, EntryPrint>, b: Readonly
   return [...paths, ...[...b.keys()].filter((path) => !a.has(path))];
 }
 
-function makeRow(table: string, id: number, random: Random): string {
-  const name = `${pick(FIRST_NAMES, random)} ${pick(LAST_NAMES, random)}`;
+function makeRow(table: string, id: number, random: SeededRandom): string {
+  const name = `${random.pick(FIRST_NAMES)} ${random.pick(LAST_NAMES)}`;
   const day = `2026-${String(1 + random.below(12)).padStart(2, '0')}-${String(1 + random.below(28)).padStart(2, '0')}`;
   const hotel = 1 + random.below(1200);
   const amount = (random.below(90_000) / 100 + 10).toFixed(2);
-  const status = pick(STATUSES, random);
+  const status = random.pick(STATUSES);
   switch (table) {
     case 'guests':
-      return `${id}\t${hotel}\t${name}\t${name.toLowerCase().replace(/[^a-z]+/g, '.')}${random.below(1000)}@example.com\t+353 ${random.below(900) + 100} ${random.below(9_000_000) + 1_000_000}\t${pick(CITIES, random)}\t${amount}\t${status}\n`;
+      return `${id}\t${hotel}\t${name}\t${name.toLowerCase().replace(/[^a-z]+/g, '.')}${random.below(1000)}@example.com\t+353 ${random.below(900) + 100} ${random.below(9_000_000) + 1_000_000}\t${random.pick(CITIES)}\t${amount}\t${status}\n`;
     case 'audit_log':
-      return `${id}\t${day}T${String(random.below(24)).padStart(2, '0')}:${String(random.below(60)).padStart(2, '0')}:00Z\tuser-${random.below(5000)}\t${pick(['login', 'update_booking', 'refund', 'export', 'rate_change'], random)}\thotel=${hotel}\t${amount}\t${status}\n`;
+      return `${id}\t${day}T${String(random.below(24)).padStart(2, '0')}:${String(random.below(60)).padStart(2, '0')}:00Z\tuser-${random.below(5000)}\t${random.pick(['login', 'update_booking', 'refund', 'export', 'rate_change'])}\thotel=${hotel}\t${amount}\t${status}\n`;
     default:
-      return `${id}\t${hotel}\t${random.below(2_000_000)}\t${name}\t${day}\t${1 + random.below(14)}\t${pick(['EUR', 'GBP', 'USD'], random)}\t${amount}\t${status}\n`;
+      return `${id}\t${hotel}\t${random.below(2_000_000)}\t${name}\t${day}\t${1 + random.below(14)}\t${random.pick(['EUR', 'GBP', 'USD'])}\t${amount}\t${status}\n`;
   }
 }
 
-function pick<T>(values: readonly T[], random: Random): T {
-  return values[random.below(values.length)]!;
-}
-
-/** sfc32: small, fast, deterministic. */
-class Random {
-  #a: number;
-  #b: number;
-  #c: number;
-  #d: number;
-
-  constructor(seed: number) {
-    this.#a = 0x9e3779b9;
-    this.#b = 0x243f6a88;
-    this.#c = 0xb7e15162;
-    this.#d = seed | 0;
-    for (let i = 0; i < 15; i++) this.next();
-  }
-
-  next(): number {
-    const t = (((this.#a + this.#b) | 0) + this.#d) | 0;
-    this.#d = (this.#d + 1) | 0;
-    this.#a = this.#b ^ (this.#b >>> 9);
-    this.#b = (this.#c + (this.#c << 3)) | 0;
-    this.#c = (this.#c << 21) | (this.#c >>> 11);
-    this.#c = (this.#c + t) | 0;
-    return t >>> 0;
-  }
-
-  below(n: number): number {
-    return this.next() % n;
-  }
-}
 
 /** Deterministic incompressible bytes: an AES-CTR keystream seeded by `seed`. */
 function keystream(seed: number): (size: number) => Buffer {

@@ -13,7 +13,7 @@ import { BASE_DAY, HISTORY_DAYS, MS_PER_DAY, MS_PER_HOUR, TODAY_DAY, TODAY_MS, i
 import { NULL, bool, bytea, cents, date, json, text, textArray, timestamp } from './copy-text.js';
 import { emailLocalPart, type HotelProfile } from './hotel-profiles.js';
 import { AGENT_CHANNELS, COUNTRIES, type Country, FIRST_NAMES, GUEST_COUNTRIES, LAST_NAMES, LOYALTY_PROGRAMS, STREETS } from './lookups.js';
-import { SeededRandom, mixSeed } from './random.js';
+import { SeededRandom, mixSeed } from '../random.js';
 
 export const BOOKING_TABLES: readonly string[] = [
   'public.address',

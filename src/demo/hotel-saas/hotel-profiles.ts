@@ -6,7 +6,7 @@
  */
 import { BASE_DAY } from './calendar.js';
 import { COUNTRIES, FIRST_NAMES, HOTEL_COUNTRIES, LAST_NAMES, type Country } from './lookups.js';
-import { SeededRandom, mixSeed } from './random.js';
+import { SeededRandom, mixSeed } from '../random.js';
 
 export interface StaffMember {
   readonly id: number;

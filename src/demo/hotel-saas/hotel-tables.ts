@@ -8,7 +8,7 @@ import { MS_PER_DAY, MS_PER_HOUR, TODAY_DAY, TODAY_MS, isWeekendNight } from './
 import { NULL, bool, bytea, cents, date, json, text, textArray, timestamp } from './copy-text.js';
 import { DEPARTMENTS, emailLocalPart, type HotelProfile } from './hotel-profiles.js';
 import { AMENITIES, COUNTRIES, LAST_NAMES } from './lookups.js';
-import { SeededRandom, mixSeed } from './random.js';
+import { SeededRandom, mixSeed } from '../random.js';
 
 /** Days of rates loaded per rate plan and room type, from "today". */
 export const RATE_DAYS = 7;

@@ -7,7 +7,7 @@ import { FailsafeError } from '../../core/errors.js';
 import { BASE_DAY, HISTORY_DAYS, MS_PER_DAY, MS_PER_HOUR, TODAY_DAY, TODAY_MS } from './calendar.js';
 import { NULL, date, text, textArray, timestamp } from './copy-text.js';
 import type { HotelProfile } from './hotel-profiles.js';
-import { SeededRandom, mixSeed } from './random.js';
+import { SeededRandom, mixSeed } from '../random.js';
 
 export const OPERATIONS_TABLES: readonly string[] = ['public.housekeeping_task', 'public.shift', 'public.maintenance_ticket'];
 

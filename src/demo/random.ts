@@ -1,6 +1,7 @@
 /**
- * A small seeded PRNG (sfc32) and a seed mixer, so every generator stream is reproducible from
- * `(seed, hotel, stream)` alone: the same options give the same rows whatever order tables are loaded in.
+ * A small seeded PRNG (sfc32) and a seed mixer for the sample data (the file dataset and the hotel-SaaS
+ * database): every generator stream is reproducible from its seed alone, e.g. `(seed, hotel, stream)`,
+ * so the same options give the same rows whatever order tables are loaded in.
  */
 
 /** sfc32: 128-bit state, fast, good enough for sample data (not for cryptography). */
