@@ -16,7 +16,7 @@ import { shortId, type Snapshot } from '../../repository/snapshot.js';
 import type { TreeNode } from '../../repository/tree.js';
 import { walkTree } from '../../repository/tree-walk.js';
 import { parseDatabaseManifest, settingsSql, type DatabaseManifest, type ManifestTable } from './database-manifest.js';
-import { hashTable, verifyDatabase, type TableHash, type VerifyReport } from './verify-database.js';
+import { hashLoadedTable, hashTable, verifyDatabase, type TableHash, type VerifyReport } from './verify-database.js';
 
 export type RestoreSection = 'pre-data' | 'data' | 'post-data';
 
@@ -108,7 +108,8 @@ async function restoreLocked(repo: Repository, snapshot: Snapshot, options: Rest
     const hashed = new Map<string, TableHash>();
     if (sections.includes('data')) {
       // Tables this restore just created are loaded frozen: their rows need no hint bits set (and their
-      // pages no second write) by the hashing, index builds and key checks that read them next.
+      // pages no second write) by the hashing, index builds and key checks that read them next, and they
+      // lie in the order they were sent, so the hashing needs no sort.
       const frozen = sections.includes('pre-data') ? await plainTables(session) : new Set<string>();
       await addWorkers(workers, Math.min(jobs, tables.length), options.settings, `${settingsSql(manifest.settings)}; SET synchronous_commit = off`);
       const queue = [...tables].sort((a, b) => b.bytes - a.bytes);
@@ -126,7 +127,7 @@ async function restoreLocked(repo: Repository, snapshot: Snapshot, options: Rest
             }).catch((err: unknown) => {
               throw withContext(`restore table ${table!.name}`, err);
             });
-            if (verify) hashed.set(table.name, await hashTable(worker, table));
+            if (verify) hashed.set(table.name, await (frozen.has(table.name) ? hashLoadedTable(worker, table) : hashTable(worker, table)));
             restored.push({ table: table.name, rows: table.rows, bytes: table.bytes });
           }
         }),
