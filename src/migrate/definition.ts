@@ -144,7 +144,7 @@ export interface HttpTarget {
 
 /**
  * A PostgreSQL database records are inserted into, table by table. Batches are idempotent: each
- * commits with its idempotency key in `failsafe_migrate_batch` (created in the target), so a batch
+ * commits with its idempotency key in `failsafe_migrate.target_batch` (created in the target), so a batch
  * sent again after a crash gets the ids of its first commit instead of inserting twice.
  */
 export interface PostgresTarget {

@@ -84,7 +84,6 @@ export function parsePostgresUrl(url: string): ConnectionSettings {
   };
 }
 
-/** True when the URL carries a password (which must not come from argv). */
 /**
  * Settings for a URL written in a file (a migration's source or target), the password from
  * `env[passwordEnv]`, else PGPASSWORD, else the driver's ~/.pgpass. A named variable that is unset is
@@ -115,6 +114,7 @@ export async function inTransaction<T>(client: SqlClient, work: () => Promise<T>
   }
 }
 
+/** True when the URL carries a password (which must not come from argv). */
 export function urlHasPassword(url: string): boolean {
   try {
     return new URL(url).password !== '';
