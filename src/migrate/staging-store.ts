@@ -3,6 +3,8 @@
  * checkpoints and dead letters, in the schema `failsafe_migrate`, plain enough to read with psql.
  * Every write that moves a checkpoint commits in the same transaction as the records it covers.
  */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Semaphore } from '../core/semaphore.js';
 import { inTransaction, type PgSession, type SqlClient } from '../postgres/connection.js';
 
@@ -182,14 +184,9 @@ async function schemaIsCurrent(client: SqlClient): Promise<boolean> {
 
 /** Appends records with `COPY ... FROM STDIN` (text format). */
 async function copyRecords(client: PgSession, scope: StageScope, runId: string, records: readonly StagedRecord[]): Promise<void> {
-  const input = client.copyIn('COPY failsafe_migrate.staged (migration, tenant, dataset, record_key, run_id, created_run, record, content_hash) FROM STDIN');
-  const done = new Promise<void>((resolve, reject) => {
-    input.once('finish', resolve);
-    input.once('error', reject);
-  });
   const prefix = `${copyText(scope.migration)}\t${copyText(scope.tenant)}\t${copyText(scope.dataset)}\t`;
-  input.end(records.map((r) => `${prefix}${copyText(r.key)}\t${runId}\t${runId}\t${copyText(r.json)}\t${r.contentHash}\n`).join(''));
-  await done;
+  const text = records.map((r) => `${prefix}${copyText(r.key)}\t${runId}\t${runId}\t${copyText(r.json)}\t${r.contentHash}\n`).join('');
+  await pipeline(Readable.from([text]), client.copyIn('COPY failsafe_migrate.staged (migration, tenant, dataset, record_key, run_id, created_run, record, content_hash) FROM STDIN'));
 }
 
 /** A value as COPY's text format writes it: backslash, newline, carriage return and tab escaped. */

@@ -3,7 +3,7 @@
  * tables, functions, views) in one transaction, data with `jobs` parallel `COPY FROM`, post-data
  * (constraints, indexes, triggers), sequence values; then verification against the manifest.
  */
-import { once } from 'node:events';
+import { pipeline } from 'node:stream/promises';
 import { FailsafeError, withContext } from '../../core/errors.js';
 import { progressOf, type ProgressListener } from '../../core/progress.js';
 import { quoteIdent, quoteQualified } from '../../postgres/catalog.js';
@@ -269,24 +269,13 @@ async function streamIntoTable(
   onBytes: (bytes: number) => void,
 ): Promise<void> {
   const columns = table.columns.map(quoteIdent).join(', ');
-  const input = session.copyIn(`COPY ${quoteQualified(table.name)} (${columns}) FROM STDIN${copyOptions}`);
-  const done = new Promise<void>((resolve, reject) => {
-    input.once('finish', resolve);
-    input.once('error', reject);
-  });
-  try {
+  async function* counted(): AsyncGenerator<Buffer> {
     for await (const chunk of readContent(repo, content, { verifyIds: false })) {
-      // events.once takes its error listener off again: one left behind per drain piled up on large tables.
-      if (!input.write(chunk)) await once(input, 'drain');
+      yield chunk;
       onBytes(chunk.length);
     }
-    input.end();
-  } catch (err) {
-    input.destroy(err as Error);
-    await done.catch(() => undefined);
-    throw err;
   }
-  await done;
+  await pipeline(counted(), session.copyIn(`COPY ${quoteQualified(table.name)} (${columns}) FROM STDIN${copyOptions}`));
 }
 
 /**

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/postgres.js';
 import { inTransaction, type PgSession } from '../../postgres/connection.js';
@@ -30,10 +32,7 @@ async function load(session: PgSession, table: string, ids: readonly number[], f
   await session.query(`CREATE TABLE public.${table} (id int, label text)`);
   await inTransaction(session, async () => {
     if (freeze) await session.query(`TRUNCATE public.${table}`);
-    const input = session.copyIn(`COPY public.${table} (id, label) FROM STDIN${freeze ? ' (FREEZE)' : ''}`);
-    const done = new Promise((resolve, reject) => input.once('finish', resolve).once('error', reject));
-    input.end(copyText(ids));
-    await done;
+    await pipeline(Readable.from([copyText(ids)]), session.copyIn(`COPY public.${table} (id, label) FROM STDIN${freeze ? ' (FREEZE)' : ''}`));
   });
 }
 
