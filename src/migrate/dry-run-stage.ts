@@ -4,7 +4,7 @@
  * the staging database holds: new, changed or unchanged, and the staged records the source no longer
  * produces. Nothing is written; the staging database is only read.
  */
-import type { StagedRecord, StageFailure, StageProgress, StageScope, StagingStore } from './staging-store.js';
+import type { StageBatch, StageFailure, StageProgress, StageScope, StagingStore } from './staging-store.js';
 
 /** What staging does with the staging database; {@link DryRunStage} does it in memory. */
 export type StageStore = Pick<StagingStore, 'beginRun' | 'endRun' | 'progress' | 'restart' | 'onlyStagedBy' | 'stageBatch' | 'finish' | 'stagedKeys'>;
@@ -69,7 +69,7 @@ export class DryRunStage implements StageStore {
   async stageBatch(
     scope: StageScope,
     _runId: string,
-    batch: { readonly records: readonly StagedRecord[]; readonly failures: readonly StageFailure[]; readonly rows: number; readonly lastKey: readonly (string | null)[] },
+    batch: StageBatch,
   ): Promise<'upsert'> {
     const report = this.datasets[this.datasets.length - 1]!;
     const staged = await this.#store.stagedHashes(scope, batch.records.map((record) => record.key));

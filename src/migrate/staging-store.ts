@@ -5,6 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { isDatabaseError } from '../core/errors.js';
 import { Semaphore } from '../core/semaphore.js';
 import { inTransaction, type PgSession, type SqlClient } from '../postgres/connection.js';
 
@@ -211,6 +212,15 @@ export interface StageScope {
  * const store = await StagingStore.open(session);
  * const runId = await store.beginRun('concierge', '42', ['hotel', 'guest'], hash);
  */
+/** One batch of a dataset's source rows as staged: its records, the rows that failed, and the key of its last row. */
+export interface StageBatch {
+  readonly records: readonly StagedRecord[];
+  readonly failures: readonly StageFailure[];
+  /** Source rows read. */
+  readonly rows: number;
+  readonly lastKey: readonly (string | null)[];
+}
+
 export class StagingStore {
   readonly #client: PgSession;
   readonly #exclusive = new Semaphore(1);
@@ -305,7 +315,7 @@ export class StagingStore {
   async stageBatch(
     scope: StageScope,
     runId: string,
-    batch: { readonly records: readonly StagedRecord[]; readonly failures: readonly StageFailure[]; readonly rows: number; readonly lastKey: readonly (string | null)[] },
+    batch: StageBatch,
     mode: 'insert' | 'upsert' = 'upsert',
   ): Promise<'insert' | 'upsert'> {
     const { migration, tenant, dataset } = scope;
@@ -350,7 +360,7 @@ export class StagingStore {
       await write('insert');
       return 'insert';
     } catch (err) {
-      if ((err as { code?: unknown }).code !== '23505') throw err;
+      if (!isDatabaseError(err) || err.code !== '23505') throw err;
       await write('upsert');
       return 'upsert';
     }
