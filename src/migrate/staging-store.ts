@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { isDatabaseError } from '../core/errors.js';
 import { Semaphore } from '../core/semaphore.js';
 import { inTransaction, type PgSession, type SqlClient } from '../postgres/connection.js';
+import { copyTextField } from '../postgres/copy-text.js';
 
 /** Marks the staging schema (its comment) as holding every table and trigger below. */
 const SCHEMA_VERSION = 'failsafe migration staging, version 3';
@@ -185,14 +186,9 @@ async function schemaIsCurrent(client: SqlClient): Promise<boolean> {
 
 /** Appends records with `COPY ... FROM STDIN` (text format). */
 async function copyRecords(client: PgSession, scope: StageScope, runId: string, records: readonly StagedRecord[]): Promise<void> {
-  const prefix = `${copyText(scope.migration)}\t${copyText(scope.tenant)}\t${copyText(scope.dataset)}\t`;
-  const text = records.map((r) => `${prefix}${copyText(r.key)}\t${runId}\t${runId}\t${copyText(r.json)}\t${r.contentHash}\n`).join('');
+  const prefix = `${copyTextField(scope.migration)}\t${copyTextField(scope.tenant)}\t${copyTextField(scope.dataset)}\t`;
+  const text = records.map((r) => `${prefix}${copyTextField(r.key)}\t${runId}\t${runId}\t${copyTextField(r.json)}\t${r.contentHash}\n`).join('');
   await pipeline(Readable.from([text]), client.copyIn('COPY failsafe_migrate.staged (migration, tenant, dataset, record_key, run_id, created_run, record, content_hash) FROM STDIN'));
-}
-
-/** A value as COPY's text format writes it: backslash, newline, carriage return and tab escaped. */
-function copyText(value: string): string {
-  return value.replace(/[\\\n\r\t]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t'));
 }
 
 /** A record's key in the staging tables, from its source key's values (text; null for NULL): those values as a JSON array. */

@@ -3,30 +3,15 @@
  * escapes. Amounts are integer cents and times are epoch milliseconds, so the output never depends on
  * floating-point printing or the local time zone.
  */
+import { COPY_NULL, copyTextField } from '../../postgres/copy-text.js';
 
 /** The NULL marker of COPY text format. */
-export const NULL = '\\N';
+export const NULL = COPY_NULL;
 
 const MS_PER_DAY = 86_400_000;
 
 /** A text value escaped for COPY (backslash, tab, newline, carriage return); `null` gives `\N`. */
-export function text(value: string | null | undefined): string {
-  if (value === null || value === undefined) return NULL;
-  return /[\\\t\n\r]/.test(value) ? value.replace(/[\\\t\n\r]/g, escapeChar) : value;
-}
-
-function escapeChar(char: string): string {
-  switch (char) {
-    case '\\':
-      return '\\\\';
-    case '\t':
-      return '\\t';
-    case '\n':
-      return '\\n';
-    default:
-      return '\\r';
-  }
-}
+export const text = copyTextField;
 
 /** Integer cents as `numeric(12,2)` text: 12345 → `123.45`, -5 → `-0.05`. */
 export function cents(value: number): string {
