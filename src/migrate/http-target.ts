@@ -92,7 +92,7 @@ export class TargetClient {
         failure = fetchFailure(err);
       }
       if (attempt >= attempts) {
-        throw new FailsafeError('UNAVAILABLE', `target ${this.#name}: ${request.method} ${this.#target.baseUrl.replace(/\/$/, '')}${request.path} failed ${attempts} times, last: ${failure}`, {
+        throw new FailsafeError('UNAVAILABLE', `target ${this.#name}: ${request.method} ${this.#url(request)} failed ${attempts} times, last: ${failure}`, {
           retryable: true,
         });
       }
@@ -107,6 +107,11 @@ export class TargetClient {
     }
   }
 
+  /** The request's URL: the endpoint path under the target's base URL. */
+  #url(request: TargetRequest): string {
+    return `${this.#target.baseUrl.replace(/\/$/, '')}${request.path}`;
+  }
+
   async #fetch(request: TargetRequest): Promise<TargetResponse> {
     this.counters.requests++;
     const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': request.idempotencyKey };
@@ -117,7 +122,7 @@ export class TargetClient {
       headers[auth.header.toLowerCase()] = `${auth.prefix ?? ''}${secret}`;
     }
     const signals = [AbortSignal.timeout(this.#target.retry?.timeoutMs ?? this.#options.timeoutMs ?? 30_000), ...(this.#options.signal ? [this.#options.signal] : [])];
-    const response = await fetch(`${this.#target.baseUrl.replace(/\/$/, '')}${request.path}`, {
+    const response = await fetch(this.#url(request), {
       method: request.method,
       headers,
       body: JSON.stringify(request.body),
