@@ -23,8 +23,9 @@ export class TokenBucket {
 
   /**
    * Waits until the bucket holds `count` tokens and takes them; a count larger than the bucket waits
-   * for a full one and takes them all, leaving the bucket in debt, so the rate holds however large. Takers are served in the order they asked: one waiting for many tokens is not
-   * starved by many asking for few, and tenants sharing a bucket take turns.
+   * for a full one and takes them all, leaving the bucket in debt, so the rate holds however large.
+   * Takers are served in the order they asked: one waiting for many tokens is not starved by many
+   * asking for few, and tenants sharing a bucket take turns.
    */
   take(count: number, signal?: AbortSignal): Promise<void> {
     const turn = this.#queue.then(() => this.#waitFor(count, signal));
@@ -42,7 +43,6 @@ export class TokenBucket {
       }
       this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#refilled) / 1000) * this.#rate);
       this.#refilled = now;
-      // A take larger than the bucket waits for a full one and leaves it in debt: the rate holds on average.
       const needed = Math.min(count, this.#burst);
       if (this.#tokens >= needed) {
         this.#tokens -= count;
