@@ -102,8 +102,8 @@ export async function runMigrateDiff(ctx: CommandContext, first: string, second:
     for (const dataset of migration.graph.order) {
       const ofDataset = changes.filter((change) => change.dataset === dataset);
       if (ofDataset.length === 0) continue;
-      const kinds = (['added', 'changed', 'removed'] as const).map((kind) => ofDataset.filter((change) => change.change === kind));
-      ctx.output.line(`${dataset}: ${kinds.map((list, i) => `${list.length} ${['added', 'changed', 'removed'][i]}`).join(', ')}`);
+      const kinds = CHANGE_KINDS.map((kind) => ofDataset.filter((change) => change.change === kind));
+      ctx.output.line(`${dataset}: ${kinds.map((list, i) => `${list.length} ${CHANGE_KINDS[i]}`).join(', ')}`);
       for (const list of kinds) {
         for (const change of list.slice(0, limit)) ctx.output.line(`  ${describeChange(change)}`);
         if (list.length > limit) ctx.output.line(`  ... and ${list.length - limit} more ${list[0]!.change} (--limit N, or --json)`);
@@ -111,6 +111,9 @@ export async function runMigrateDiff(ctx: CommandContext, first: string, second:
     }
   });
 }
+
+/** The kinds of change `diff` lists, in the order it lists them. */
+const CHANGE_KINDS = ['added', 'changed', 'removed'] as const;
 
 /** The tenant and run span of `diff A [B]`: both runs of one tenant, A before B. */
 async function diffSpan(reports: StagingReports, migration: LoadedMigration, first: string, second: string | undefined): Promise<{ tenant: string; from: string; to: string }> {
