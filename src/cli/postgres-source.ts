@@ -7,7 +7,7 @@
 import { FailsafeError } from '../core/errors.js';
 import type { PostgresSourceConfig } from '../config/schema.js';
 import { parsePostgresUrl, urlHasPassword, type ConnectionSettings } from '../postgres/connection.js';
-import type { TenancyRules } from '../sources/postgres/tenant-plan.js';
+import type { Ownership, TenancyRules } from '../sources/postgres/tenant-plan.js';
 import type { CommandContext } from './context.js';
 
 export interface PostgresSourceOptions {
@@ -15,6 +15,7 @@ export interface PostgresSourceOptions {
   readonly postgres?: string;
   readonly tenantRoot?: string;
   readonly tenantKey?: string;
+  readonly tenantOwnership?: Ownership;
 }
 
 export interface ResolvedPostgresSource {
@@ -29,7 +30,7 @@ export async function resolvePostgresSource(ctx: CommandContext, options: Postgr
   if (options.postgres) {
     if (options.source) throw new FailsafeError('USAGE', '--postgres and --source cannot be combined');
     const settings = settingsFromFlag(options.postgres, '--postgres');
-    const tenancy = options.tenantRoot ? { root: options.tenantRoot, key: options.tenantKey ?? '' } : undefined;
+    const tenancy = options.tenantRoot ? { root: options.tenantRoot, key: options.tenantKey ?? '', ownership: options.tenantOwnership } : undefined;
     return { name: undefined, settings, tenancy };
   }
   const config = await ctx.config();
@@ -52,7 +53,13 @@ export async function resolvePostgresSource(ctx: CommandContext, options: Postgr
   const settings = parsePostgresUrl(source.url);
   const password = await ctx.configuredSecret(source, `source ${name}`);
   const tenancy = source.tenancy
-    ? { root: source.tenancy.root, key: source.tenancy.key, tables: source.tables, extraForeignKeys: source.extraForeignKeys }
+    ? {
+        root: source.tenancy.root,
+        key: source.tenancy.key,
+        ownership: options.tenantOwnership ?? source.tenancy.ownership,
+        tables: source.tables,
+        extraForeignKeys: source.extraForeignKeys,
+      }
     : undefined;
   return { name, settings: password === undefined ? settings : { ...settings, password }, tenancy };
 }

@@ -76,6 +76,12 @@ describe('config errors name the file line and key path', () => {
     ]);
   });
 
+  it('reports an unknown tenancy ownership rule', () => {
+    expect(
+      problems(['sources:', '  db:', '    kind: postgres', '    url: postgres://app@db/app', '    tenancy: { root: public.hotel, key: id, ownership: rootkey }']),
+    ).toEqual(['failsafe.yaml:5: sources.db.tenancy.ownership: expected reach or root-key, got "rootkey" (did you mean "root-key"?)']);
+  });
+
   it('reports references to repositories that do not exist', () => {
     expect(
       problems([

@@ -70,7 +70,7 @@ export interface PostgresSourceConfig {
   readonly passwordEnv: string | undefined;
   readonly passwordFile: string | undefined;
   /** The tenant table and its id column; undefined: whole-database snapshots only. */
-  readonly tenancy: { readonly root: string; readonly key: string } | undefined;
+  readonly tenancy: { readonly root: string; readonly key: string; readonly ownership: 'reach' | 'root-key' | undefined } | undefined;
   /** Per-table rules, `schema.table` → whole | exclude. */
   readonly tables: Readonly<Record<string, 'whole' | 'exclude'>>;
   readonly extraForeignKeys: readonly ExtraForeignKeyConfig[];
@@ -372,6 +372,13 @@ export function configSchema(options: ConfigSchemaOptions) {
             {
               root: tableName.describe('The tenant table, schema.table: one row per tenant.'),
               key: text('expected a column name').describe("The root table's column holding the tenant id."),
+              ownership: z
+                .enum(['reach', 'root-key'], { error: 'expected reach or root-key' })
+                .optional()
+                .describe(
+                  "Whose rows are whose. reach (default): a row is the tenant's when it reaches the tenant's root row going down any of its foreign keys. " +
+                    "root-key: in a table with a NOT NULL foreign key straight to the root's key, that key alone decides.",
+                ),
             },
             { error: MAPPING },
           )
@@ -413,7 +420,7 @@ export function configSchema(options: ConfigSchemaOptions) {
         url: s.url,
         passwordEnv: s['password-env'],
         passwordFile: s['password-file'],
-        tenancy: s.tenancy,
+        tenancy: s.tenancy && { root: s.tenancy.root, key: s.tenancy.key, ownership: s.tenancy.ownership },
         tables: mapValues(s.tables ?? {}, (rule) => rule.include),
         extraForeignKeys: (s['extra-foreign-keys'] ?? []).map((fk) => ({
           from: fk.from.table,

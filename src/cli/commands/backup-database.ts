@@ -7,6 +7,7 @@ import { formatBytes, formatCount, formatSeconds } from '../../core/units.js';
 import { shortId, type Snapshot } from '../../repository/snapshot.js';
 import { backupDatabase, type DatabaseBackupResult } from '../../sources/postgres/backup-database.js';
 import type { CrossTenantPolicy } from '../../sources/postgres/subset-sql.js';
+import type { Ownership } from '../../sources/postgres/tenant-plan.js';
 import type { S3Options } from '../../config/schema.js';
 import { objectsPart } from '../../sources/objects/objects-part.js';
 import type { SnapshotPart } from '../../sources/snapshot-part.js';
@@ -19,6 +20,7 @@ export interface DatabaseBackupOptions {
   readonly tenantPrefix?: string;
   readonly tenantRoot?: string;
   readonly tenantKey?: string;
+  readonly tenantOwnership?: Ownership;
   readonly tenant?: string;
   readonly allTenants?: boolean;
   readonly onCrossTenant?: CrossTenantPolicy;
@@ -45,6 +47,7 @@ export async function backupDatabaseSource(
     ...(options.postgres ? { postgres: options.postgres } : {}),
     ...(options.tenantRoot ? { tenantRoot: options.tenantRoot } : {}),
     ...(options.tenantKey ? { tenantKey: options.tenantKey } : {}),
+    ...(options.tenantOwnership ? { tenantOwnership: options.tenantOwnership } : {}),
   });
   const name = source.name ?? source.settings.database;
   const config = await ctx.config();

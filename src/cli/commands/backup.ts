@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { runAction, withExamples } from '../command.js';
 import { collect, collectCommaSeparated, parsePositiveInteger, parseTime } from './option-parsers.js';
+import { tenantOwnershipOption } from './postgres-source-options.js';
 
 export function registerBackup(program: Command): void {
   withExamples(
@@ -20,6 +21,7 @@ export function registerBackup(program: Command): void {
       .option('--postgres <url>', 'back up this database (password from PGPASSWORD or ~/.pgpass, never the URL)')
       .option('--tenant-root <table>', 'tenant table, schema.table, for --tenant with --postgres')
       .option('--tenant-key <column>', "tenant table's id column (default: its primary key)")
+      .addOption(tenantOwnershipOption())
       .option('--objects <url>', "with --postgres: also the objects of s3://bucket/prefix or a directory, in the same snapshot")
       .option('--tenant-prefix <prefix>', 'with --objects: key prefix of a tenant\'s objects, e.g. "hotels/{tenant}/"')
       .option('--tenant <id>', "back up only this tenant's rows (an id, or a name from tenants:)")

@@ -117,6 +117,27 @@ describe('cross-tenant references reached through a key other than the tenant id
     expect(result.stderr).toMatch(new RegExp(`tenant ${references.tenantId} references rows of other tenants .*public\\.hotel \\(id=${tenantId}\\)`));
   });
 
+  it("with root-key ownership the booking is its hotel's: the other hotel's copy leaves it out, its own hotel's names the guest", async () => {
+    const out = await backup('--tenant-ownership', 'root-key');
+    expect(out.code, out.stderr).toBe(0);
+    const manifest = await cli(['restore', 'latest', '--repo', repo, '--stdout', '--file', `/${source.name}/manifest.json`]);
+    const { tenant, tables } = JSON.parse(manifest) as { tenant: { ownership?: string }; tables: { name: string; rows: number }[] };
+    expect(tenant.ownership).toBe('root-key');
+    const session = await source.connect();
+    try {
+      const { rows } = await session.query<{ n: number }>(`SELECT count(*)::int AS n FROM public.booking WHERE hotel_id = ${references.tenantId}`);
+      expect(tables.find((t) => t.name === 'public.booking')!.rows).toBe(rows[0]!.n);
+    } finally {
+      await session.end();
+    }
+
+    const ownHotel = await runCli(['backup', '--repo', repo, '--postgres', source.url, '--tenant-root', 'public.hotel', '--tenant', String(tenantId), '--tenant-ownership', 'root-key'], {
+      env: source.env,
+    });
+    expect(ownHotel.code).toBe(3);
+    expect(ownHotel.stderr).toMatch(new RegExp(`tenant ${tenantId} references rows of other tenants .*public\\.guest \\(id=\\d+\\) of tenant ${references.tenantId}`));
+  });
+
   it('skip-row leaves the other hotel\'s booking out, and the restored copy holds', async () => {
     const out = await backup('--on-cross-tenant', 'skip-row');
     expect(out.code, out.stderr).toBe(0);

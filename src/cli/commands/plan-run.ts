@@ -35,7 +35,7 @@ export async function runPlan(ctx: CommandContext, options: PlanOptions): Promis
 }
 
 function printReport(ctx: CommandContext, report: PlanReport, counted: boolean): void {
-  ctx.output.line(`tenant ${report.tenant}: ${report.root} where ${report.key} = ${report.tenant}`);
+  ctx.output.line(`tenant ${report.tenant}: ${report.root} where ${report.key} = ${report.tenant}${report.ownership === 'root-key' ? '; root keys decide ownership' : ''}`);
   ctx.output.line();
   const copied = report.tables.filter((t) => t.sql !== undefined);
   // One line per table (name, role, rows, why) and its selection indented under it: selections can be

@@ -337,7 +337,13 @@ function tableJobs(
     tables,
     checks,
     skipped,
-    tenant: { id: options.tenant!, root: plan.rules.root, key: plan.rules.key, ...crossTenant },
+    tenant: {
+      id: options.tenant!,
+      root: plan.rules.root,
+      key: plan.rules.key,
+      ...(plan.rules.ownership === 'root-key' ? { ownership: 'root-key' as const } : {}),
+      ...crossTenant,
+    },
   };
 }
 

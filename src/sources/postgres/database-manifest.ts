@@ -39,6 +39,8 @@ const manifestSchema = z.object({
       id: z.string(),
       root: z.string(),
       key: z.string(),
+      /** Set when the plan ran with `root-key` ownership (absent: `reach`). */
+      ownership: z.literal('root-key').optional(),
       /** Set when references into other tenants' rows were nulled or their rows skipped. */
       onCrossTenant: z.enum(['nullify', 'skip-row']).optional(),
       otherTenantsRows: z.number().int().optional(),

@@ -6,7 +6,7 @@ import { readTableGraph } from '../../postgres/catalog.js';
 import type { PgSession } from '../../postgres/connection.js';
 import { SubsetSql } from './subset-sql.js';
 import { assertTenantExists, closeSubset, type CrossTenantRow } from './tenant-closure.js';
-import { planTenancy, type TableRole, type TenancyRules } from './tenant-plan.js';
+import { planTenancy, type Ownership, type TableRole, type TenancyRules } from './tenant-plan.js';
 
 export interface PlannedTableReport {
   readonly table: string;
@@ -25,6 +25,7 @@ export interface PlannedTableReport {
 export interface PlanReport {
   readonly root: string;
   readonly key: string;
+  readonly ownership: Ownership;
   readonly tenant: string;
   readonly tables: readonly PlannedTableReport[];
   readonly crossTenant: readonly CrossTenantRow[];
@@ -64,7 +65,7 @@ export async function planReport(session: PgSession, rules: TenancyRules, tenant
         sql: select,
       });
     }
-    return { root: plan.rules.root, key: plan.rules.key, tenant, tables, crossTenant: closure.crossTenant, crossTenantTruncated: closure.truncated };
+    return { root: plan.rules.root, key: plan.rules.key, ownership: plan.rules.ownership ?? 'reach', tenant, tables, crossTenant: closure.crossTenant, crossTenantTruncated: closure.truncated };
   } finally {
     await session.query('ROLLBACK');
   }

@@ -160,7 +160,7 @@ async function pullUp(
       if (!addRow(extras, fk.to, row.id)) continue;
       pulledBy.set(`${fk.to}:${id}`, fk);
       // Rows found in the first round are referenced by the tenant's own rows; later rounds find rows
-      // only other extra rows reference. Only the first kind is reported: the rest follow from them.
+      // only other extra rows reference (see findCrossTenant for which of those are reported).
       if (round === 1) direct.add(`${fk.to}:${id}`);
       changed = true;
     }
@@ -168,7 +168,13 @@ async function pullUp(
   return { extras, pulledBy, direct };
 }
 
-/** Extra rows that belong to another tenant, up to `limit`. */
+/**
+ * Extra rows that belong to another tenant, up to `limit`: first those the tenant's own rows reference,
+ * then those only other extra rows reference whose tenants are not named yet. Under `reach` ownership
+ * such a later row always follows from a named one (the row that pulled it in reaches its tenants
+ * too); under `root-key` it may not (an extra row whose root key names no tenant, through an extra
+ * foreign key, can reference another tenant's row), and is named itself.
+ */
 async function findCrossTenant(
   client: SqlClient,
   plan: TenantPlan,
@@ -177,26 +183,33 @@ async function findCrossTenant(
   limit: number,
 ): Promise<{ rows: { report: CrossTenantRow; values: readonly string[] }[]; truncated: boolean }> {
   const rows: { report: CrossTenantRow; values: readonly string[] }[] = [];
+  const named = new Set<string>();
+  const tablesWithOthers = new Map<string, PlannedTable>();
   for (const [table, extras] of pulled.extras) {
     const planned = plan.tables.find((t) => t.table.name === table)!;
     // One set-based walk tells whether the table has any; the per-row walks only name them.
     const owners = await ownersOf(client, plan, planned, [...extras.values()]);
-    if (![...owners].some((owner) => owner !== tenant)) continue;
-    for (const [id, values] of extras) {
-      if (!pulled.direct.has(`${table}:${id}`)) continue;
-      if (rows.length === limit) return { rows, truncated: true };
-      const rowOwners = [...(await ownersOf(client, plan, planned, [values]))].filter((owner) => owner !== tenant);
-      if (rowOwners.length === 0) continue;
-      const identity = identityColumns(planned.table);
-      rows.push({
-        values,
-        report: {
-          table,
-          row: Object.fromEntries(identity.map((c, i) => [c.name, values[i]!])),
-          referencedBy: describeKey(pulled.pulledBy.get(`${table}:${id}`)!),
-          owners: rowOwners.sort(),
-        },
-      });
+    if ([...owners].some((owner) => owner !== tenant)) tablesWithOthers.set(table, planned);
+  }
+  for (const direct of [true, false]) {
+    for (const [table, planned] of tablesWithOthers) {
+      for (const [id, values] of pulled.extras.get(table)!) {
+        if (pulled.direct.has(`${table}:${id}`) !== direct) continue;
+        if (rows.length === limit) return { rows, truncated: true };
+        const rowOwners = [...(await ownersOf(client, plan, planned, [values]))].filter((owner) => owner !== tenant);
+        if (rowOwners.length === 0 || (!direct && rowOwners.every((owner) => named.has(owner)))) continue;
+        rowOwners.forEach((owner) => named.add(owner));
+        const identity = identityColumns(planned.table);
+        rows.push({
+          values,
+          report: {
+            table,
+            row: Object.fromEntries(identity.map((c, i) => [c.name, values[i]!])),
+            referencedBy: describeKey(pulled.pulledBy.get(`${table}:${id}`)!),
+            owners: rowOwners.sort(),
+          },
+        });
+      }
     }
   }
   return { rows, truncated: false };
@@ -267,10 +280,12 @@ function addRow(rows: Map<string, Map<string, readonly string[]>>, table: string
 
 /**
  * A row pulled in through `fk` is always in the parent's down set when `fk` is the child's only way down
- * and the child has no extra rows: then nothing needs asking.
+ * and the child has no extra rows: then nothing needs asking. (With root-key ownership a table's other
+ * keys are not ways down, and what they reference must be asked.)
  */
 function cannotPullUp(child: PlannedTable, fk: ForeignKey, extras: ReadonlyMap<string, ReadonlyMap<string, unknown>>): boolean {
-  return child.role === 'tenant' && child.edges.length === 1 && fk.to !== child.table.name && (extras.get(child.table.name)?.size ?? 0) === 0;
+  const onlyWayDown = child.edges.length === 1 && child.edges[0] === fk;
+  return child.role === 'tenant' && onlyWayDown && fk.to !== child.table.name && (extras.get(child.table.name)?.size ?? 0) === 0;
 }
 
 /** The tenant ids that rows of `start` reach by walking their foreign keys up to the root. */

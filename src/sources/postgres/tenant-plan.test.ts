@@ -122,6 +122,47 @@ describe('tenant plan on Pagila (store = tenant)', () => {
   });
 });
 
+describe('tenant plan ownership rules', () => {
+  let db: TestDatabase;
+  let graph: TableGraph;
+  beforeAll(async () => {
+    db = await createTestDatabase('plan_ownership');
+    const session = await db.connect();
+    try {
+      await session.query(`
+        CREATE TABLE hotel (id int PRIMARY KEY);
+        CREATE TABLE guest (id int PRIMARY KEY, hotel_id int NOT NULL REFERENCES hotel);
+        CREATE TABLE booking (id int PRIMARY KEY, hotel_id int NOT NULL REFERENCES hotel, guest_id int REFERENCES guest);
+        CREATE TABLE note (id int PRIMARY KEY, hotel_id int REFERENCES hotel, booking_id int REFERENCES booking)`);
+      graph = await readTableGraph(session);
+    } finally {
+      await session.end();
+    }
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  const edgesOf = (plan: TenantPlan, table: string): string[] =>
+    plan.tables.find((t) => t.table.name === table)!.edges.map((fk) => fk.fromColumns.join(', ')).sort();
+
+  it('reach: every key into a tenant table leads down', () => {
+    const plan = planTenancy(graph, { root: 'public.hotel', key: 'id' });
+    expect(edgesOf(plan, 'public.booking')).toEqual(['guest_id', 'hotel_id']);
+    expect(edgesOf(plan, 'public.note')).toEqual(['booking_id', 'hotel_id']);
+  });
+
+  it('root-key: a NOT NULL key to the root alone leads down; a nullable one does not decide', () => {
+    const plan = planTenancy(graph, { root: 'public.hotel', key: 'id', ownership: 'root-key' });
+    expect(edgesOf(plan, 'public.booking')).toEqual(['hotel_id']);
+    expect(plan.tables.find((t) => t.table.name === 'public.booking')!.reason).toBe('public.booking.hotel_id → public.hotel (root key: owns the row)');
+    expect(edgesOf(plan, 'public.guest')).toEqual(['hotel_id']);
+    expect(edgesOf(plan, 'public.note')).toEqual(['booking_id', 'hotel_id']);
+    // The other keys still hold the subset together: the closure pulls up what they reference.
+    expect(plan.foreignKeys.map((fk) => `${fk.from}.${fk.fromColumns.join(', ')}`)).toContain('public.booking.guest_id');
+  });
+});
+
 /** Every foreign key between copied tables: no child row of the subset points outside the parent's subset. */
 async function expectForeignKeysHold(session: PgSession, plan: TenantPlan, sql: SubsetSql): Promise<void> {
   for (const fk of plan.foreignKeys) {

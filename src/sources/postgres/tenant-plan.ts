@@ -17,11 +17,24 @@ export interface ExtraForeignKey {
   readonly toColumns: readonly string[];
 }
 
+/**
+ * Which rows of a tenant table are the tenant's (docs/postgres.md, "Ownership"):
+ * - reach: every row that reaches the tenant's root row going down its foreign keys, by any of them;
+ * - root-key: in a table with a NOT NULL foreign key straight to the root's key (`booking.hotel_id →
+ *   hotel.id`), the rows holding the tenant's id there, whatever its other keys point at; other
+ *   tables as with reach.
+ */
+export type Ownership = 'reach' | 'root-key';
+
+export const OWNERSHIPS: readonly Ownership[] = ['reach', 'root-key'];
+
 export interface TenancyRules {
   /** The tenant table, `schema.table`. */
   readonly root: string;
   /** The root table's column holding the tenant id; empty: its single-column primary key. */
   readonly key: string;
+  /** Default `reach`. */
+  readonly ownership?: Ownership;
   readonly tables?: Readonly<Record<string, TableRule>>;
   readonly extraForeignKeys?: readonly ExtraForeignKey[];
 }
@@ -155,6 +168,11 @@ export function planTenancy(graph: TableGraph, givenRules: TenancyRules): Tenant
     else if (tenantTables.has(name)) {
       role = 'tenant';
       edges = keys.filter((fk) => fk.from === name && tenantTables.has(fk.to));
+      const rootKeys = edges.filter((fk) => isRootKey(fk, table, rules));
+      if (rules.ownership === 'root-key' && rootKeys.length > 0) {
+        edges = rootKeys;
+        reason.set(name, `${rootKeys.map(describeKey).join(', ')} (root key: owns the row)`);
+      }
     } else if (shared.has(name)) {
       role = 'shared';
       edges = keys.filter((fk) => fk.to === name && included(fk.from));
@@ -181,6 +199,12 @@ function defaultKey(root: Table): string {
   throw new FailsafeError('CONFIG', `name the tenancy key column of ${root.name}${root.key.length > 1 ? ': its primary key has several columns' : ''}`, {
     hint: 'add --tenant-key COLUMN (or tenancy: key: in the config)',
   });
+}
+
+/** A NOT NULL foreign key from `table` straight to the root's tenant key. */
+function isRootKey(fk: ForeignKey, table: Table, rules: TenancyRules): boolean {
+  if (fk.to !== rules.root || fk.toColumns.length !== 1 || fk.toColumns[0] !== rules.key) return false;
+  return table.columns.find((column) => column.name === fk.fromColumns[0])?.notNull === true;
 }
 
 /** A tenant table's edges that its down set follows: all but the cycle edges, which the closure follows. */

@@ -1,7 +1,8 @@
 /**
  * Property test of the subset rules: random schemas (foreign-key DAGs plus self-references and back
  * references that close cycles through the root) with random rows, planned and selected in real
- * PostgreSQL, compared with a direct in-memory evaluation of the rules in docs/postgres.md.
+ * PostgreSQL under either ownership rule, compared with a direct in-memory evaluation of the rules in
+ * docs/postgres.md.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +16,7 @@ import { fetchDownSets } from './down-sets.js';
 import { downSetColumns } from './subset-columns.js';
 import { SubsetSql } from './subset-sql.js';
 import { closeSubset } from './tenant-closure.js';
-import { planTenancy, type ExtraForeignKey, type TenantPlan } from './tenant-plan.js';
+import { OWNERSHIPS, planTenancy, type ExtraForeignKey, type TenantPlan } from './tenant-plan.js';
 
 interface RandomKey {
   readonly column: string;
@@ -23,6 +24,8 @@ interface RandomKey {
 }
 interface RandomTable {
   readonly keys: readonly RandomKey[];
+  /** With root-key ownership: the index of the key to the root declared NOT NULL (its nulls filled in). */
+  readonly rootKey?: number;
   /** Row ids 1..rows; each row's key values (null: no reference). */
   readonly rows: readonly (readonly (number | null)[])[];
 }
@@ -52,6 +55,19 @@ const schemaArbitrary = fc.integer({ min: 2, max: 6 }).chain((count) =>
   ),
 );
 
+/**
+ * For root-key ownership: in each table with a key to the root, the first such key becomes NOT NULL
+ * (its nulls replaced by tenant ids), so the planner takes it as the key that decides ownership.
+ */
+function withRootKeys(tables: readonly RandomTable[]): RandomTable[] {
+  return tables.map((table, t) => {
+    const rootKey = table.keys.findIndex((key) => key.to === 0);
+    if (t === 0 || rootKey < 0) return table;
+    const rows = table.rows.map((row, i) => row.map((value, k) => (k === rootKey && value === null ? (i % ROOT_ROWS) + 1 : value)));
+    return { ...table, rows, rootKey };
+  });
+}
+
 /** The rules, evaluated directly on the rows. */
 function expectedSubset(tables: readonly RandomTable[], tenant: number, sizes: readonly number[]): { subset: Set<number>[]; ownedBy: Set<number>[][] } {
   const down = (root: number): Set<number>[] => {
@@ -61,9 +77,11 @@ function expectedSubset(tables: readonly RandomTable[], tenant: number, sizes: r
       changed = false;
       tables.forEach((table, t) => {
         if (t === 0 || !isTenantTable(tables, t)) return;
+        // With root-key ownership only the root key leads down into such a table.
+        const ways = table.keys.map((_, k) => table.rootKey === undefined || k === table.rootKey);
         table.rows.forEach((row, i) => {
           if (d[t]!.has(i + 1)) return;
-          if (table.keys.some((key, k) => row[k] !== null && isTenantTable(tables, key.to) && d[key.to]!.has(row[k]!) && exists(sizes, key.to, row[k]!))) {
+          if (table.keys.some((key, k) => ways[k] && row[k] !== null && isTenantTable(tables, key.to) && d[key.to]!.has(row[k]!) && exists(sizes, key.to, row[k]!))) {
             d[t]!.add(i + 1);
             changed = true;
           }
@@ -157,15 +175,16 @@ describe('tenant subset (property)', () => {
   it('selects every row the rules reach and reports any row that only another tenant owns', async () => {
     let run = 0;
     await fc.assert(
-      fc.asyncProperty(schemaArbitrary, fc.integer({ min: 1, max: ROOT_ROWS }), fc.integer({ min: 0, max: 6 }), async (tables, tenant, downSetLimit) => {
+      fc.asyncProperty(schemaArbitrary, fc.integer({ min: 1, max: ROOT_ROWS }), fc.integer({ min: 0, max: 6 }), fc.constantFrom(...OWNERSHIPS), async (generated, tenant, downSetLimit, ownership) => {
         run++;
+        const tables = ownership === 'root-key' ? withRootKeys(generated) : generated;
         const schema = `prop_${run}`;
         const name = (t: number) => `${schema}.t${t}`;
         const sizes = tables.map((table) => table.rows.length);
         await session.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema}`);
         try {
           for (const [t, table] of tables.entries()) {
-            const columns = table.keys.map((key) => `, ${key.column} int`).join('');
+            const columns = table.keys.map((key, k) => `, ${key.column} int${k === table.rootKey ? ' NOT NULL' : ''}`).join('');
             await session.query(`CREATE TABLE ${name(t)} (id int PRIMARY KEY${columns})`);
             const values = table.rows.map((row, i) => `(${[i + 1, ...row.map((v) => v ?? 'NULL')].join(', ')})`).join(', ');
             await session.query(`INSERT INTO ${name(t)} VALUES ${values}`);
@@ -175,7 +194,7 @@ describe('tenant subset (property)', () => {
           );
           let plan;
           try {
-            plan = planTenancy(await readTableGraph(session), { root: name(0), key: 'id', extraForeignKeys });
+            plan = planTenancy(await readTableGraph(session), { root: name(0), key: 'id', ownership, extraForeignKeys });
           } catch (err) {
             if (isErrorCode(err, 'CONFIG') && /cycle/.test((err as Error).message)) return; // not supported yet, refused clearly
             throw err;
