@@ -93,7 +93,7 @@ export async function runBackup(ctx: CommandContext, options: BackupOptions): Pr
   ctx.output.result(runs.map((run) => ({ snapshot: run.snapshot, warnings: run.warnings })));
   if (failures.length > 0) {
     const total = failures.length + runs.length;
-    throw new FailsafeError(failures[0]!.error.code, `${failures.length} of ${total} sources failed: ${failures.map((f) => f.source).join(', ')}`);
+    throw new FailsafeError(failures[0]!.error.code, `${failures.length} of ${total} backups failed: ${failures.map((f) => f.source).join(', ')}`);
   }
   const warnings = runs.reduce((sum, run) => sum + run.warnings.length, 0);
   if (warnings > 0) {

@@ -112,7 +112,7 @@ describe('failsafe backup with sources from failsafe.yaml', () => {
     const result = await runCli(['backup'], { cwd: project, env: { ...PASSWORDS, ALPHA_PASSWORD: undefined } });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('source app-files: environment variable ALPHA_PASSWORD (password-env of repository alpha) is not set');
-    expect(result.stderr).toMatch(/1 of 2 sources failed: app-files/);
+    expect(result.stderr).toMatch(/1 of 2 backups failed: app-files/);
     expect(result.stdout.match(/^snapshot /gm)).toHaveLength(1);
     expect(await snapshotsOf('beta')).toHaveLength(4);
     expect(await snapshotsOf('alpha')).toHaveLength(2);

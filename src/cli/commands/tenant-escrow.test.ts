@@ -64,6 +64,18 @@ describe('tenant escrow copies (Pagila, store = tenant)', () => {
     expect(await column('store', 0)).toEqual(['1']);
   });
 
+  it("backs up the other tenants when one tenant's repository cannot be opened, and says which failed", async () => {
+    const config = join(work.path, 'with-broken-tenant.yaml');
+    const base = await readFile(join(work.path, 'failsafe.yaml'), 'utf8');
+    // First in the list, so its repository is the one opened while nothing else runs yet.
+    await writeFile(config, base.replace('tenants:\n', 'tenants:\n  zero: { id: 3, repository: ./no-such-repo, password-env: STORE1_PASSWORD }\n'));
+    const result = await runCli(['backup', '--all-tenants', '--config', config], { cwd: work.path, env: { ...source.env, ...passwords, FAILSAFE_PASSWORD: '' } });
+    expect(result.code).toBe(10);
+    expect(result.stdout.match(/snapshot \w{8} saved: tenant \d of/g)).toHaveLength(2);
+    expect(result.stderr).toMatch(/tenant zero: .*no-such-repo/);
+    expect(result.stderr).toMatch(/1 of 3 backups failed: tenant zero/);
+  });
+
   it('takes a consistent snapshot while the application keeps writing', async () => {
     const writer = await source.connect();
     let stop = false;
