@@ -117,6 +117,21 @@ interface PathsJob {
 /** Ad-hoc paths from flags, else the configured `paths` sources (all, or those named with --source). */
 async function planJobs(ctx: CommandContext, options: BackupOptions): Promise<BackupJob[]> {
   const tenantFlags = options.tenant !== undefined || options.allTenants === true;
+  // Without a tenant these would be ignored, and a forgotten --tenant would put every tenant's rows
+  // wherever the tenant's copy was meant to go.
+  const tenantOnly = Object.entries({
+    '--tenant-root': options.tenantRoot,
+    '--tenant-key': options.tenantKey,
+    '--tenant-ownership': options.tenantOwnership,
+    '--tenant-prefix': options.tenantPrefix,
+    '--on-cross-tenant': options.onCrossTenant,
+  }).filter(([, value]) => value !== undefined);
+  if (!tenantFlags && tenantOnly.length > 0) {
+    const flags = tenantOnly.map(([flag]) => flag);
+    throw new FailsafeError('USAGE', `${flags.join(', ')} ${flags.length === 1 ? 'selects' : 'select'} a tenant's rows, but no tenant is given`, {
+      hint: 'add --tenant ID, or --all-tenants with tenants: in the config; without either the whole database is backed up',
+    });
+  }
   if (options.postgres) {
     if (options.path.length > 0 || options.source.length > 0) throw new FailsafeError('USAGE', '--postgres cannot be combined with --path or --source');
     return [{ kind: 'postgres', source: undefined }];

@@ -179,6 +179,16 @@ describe('database backup and restore (Pagila)', () => {
     expect(result.stderr).not.toContain(TEST_PASSWORD);
   });
 
+  it('refuses tenant flags without a tenant, before touching the database or the repository', async () => {
+    const before = await cliJson<Snapshot[]>(['snapshots', '--repo', repo], { env });
+    const result = await runCli(['backup', '--repo', repo, '--postgres', source.url, '--tenant-root', 'public.store', '--tenant-ownership', 'root-key'], { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      "failsafe: --tenant-root, --tenant-ownership select a tenant's rows, but no tenant is given (add --tenant ID, or --all-tenants with tenants: in the config; without either the whole database is backed up)",
+    ]);
+    expect(await cliJson<Snapshot[]>(['snapshots', '--repo', repo], { env })).toHaveLength(before.length);
+  });
+
   it('writes nothing to the repository when the server is unreachable', async () => {
     const before = await cliJson<Snapshot[]>(['snapshots', '--repo', repo], { env });
     const result = await runCli(['backup', '--repo', repo, '--postgres', 'postgres://postgres@127.0.0.1:1/x'], { env });
