@@ -25,7 +25,7 @@ describe('DownSetCollector', () => {
       fc.asyncProperty(fc.uniqueArray(fc.tuple(text, fc.option(text)), { minLength: 0, maxLength: 12, selector: ([k]) => k }), fc.integer({ min: 1, max: 7 }), async (rows, cut) => {
         await session.query('DROP TABLE IF EXISTS t; CREATE TABLE t (k text PRIMARY KEY, payload text, v text)');
         for (const [k, v] of rows) await session.query(`INSERT INTO t VALUES (${quoteLiteral(k)}, 'x\ty', ${v === null ? 'NULL' : quoteLiteral(v)})`);
-        const collector = new DownSetCollector([2, 0], 1000);
+        const collector = new DownSetCollector([2, 0], 1000, { left: Infinity });
         for await (const chunk of session.copyOut('COPY (SELECT k, payload, v FROM t ORDER BY k) TO STDOUT') as AsyncIterable<Buffer>) {
           for (let at = 0; at < chunk.length; at += cut) collector.push(chunk.subarray(at, at + cut));
         }
@@ -43,8 +43,20 @@ describe('DownSetCollector', () => {
   });
 
   it('gives no set when the rows pass the limit', () => {
-    const collector = new DownSetCollector([0], 2);
+    const collector = new DownSetCollector([0], 2, { left: Infinity });
     collector.push(Buffer.from('1\n2\n3\n'));
     expect(collector.finish()).toBeUndefined();
+  });
+
+  it('shares a budget of values: a set that would pass it gives no set and hands back what it took', () => {
+    const budget = { left: 7 };
+    const first = new DownSetCollector([0, 1], 100, budget);
+    first.push(Buffer.from('1\ta\n2\tb\n'));
+    expect(budget.left).toBe(3);
+    const second = new DownSetCollector([0, 1], 100, budget);
+    second.push(Buffer.from('3\tc\n4\td\n'));
+    expect(second.finish()).toBeUndefined();
+    expect(budget.left).toBe(3);
+    expect(first.finish()!.values).toEqual([['1', '2'], ['a', 'b']]);
   });
 });

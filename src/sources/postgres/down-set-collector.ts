@@ -9,27 +9,34 @@ const NEWLINE = 0x0a;
 /** The escapes COPY TO writes in text format (`CopyAttributeOutText`); any other character stands for itself. */
 const ESCAPES: Readonly<Record<string, string>> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
 
+/** Values (rows × columns) several collectors may still take together; shared by reference. */
+export interface ValueBudget {
+  left: number;
+}
+
 /**
- * Collects the values of some columns of COPY text rows, up to `limit` rows.
+ * Collects the values of some columns of COPY text rows, up to `limit` rows and while `budget` lasts.
  *
  * @example
- * const collector = new DownSetCollector([0, 2], 100_000);
+ * const collector = new DownSetCollector([0, 2], 100_000, { left: 1_000_000 });
  * for await (const chunk of copyStream) collector.push(chunk);
- * const set = collector.finish(); // undefined when over the limit
+ * const set = collector.finish(); // undefined when over the limit or the budget
  */
 export class DownSetCollector {
   /** For each field of a row up to the last wanted one: its place in the set, or -1. */
   readonly #slots: readonly number[];
   readonly #limit: number;
+  readonly #budget: ValueBudget;
   readonly #values: (string | null)[][];
   #rows = 0;
   #rest: Buffer = Buffer.alloc(0);
   #over = false;
 
   /** `columns`: positions in the COPY row, in the order the set lists them. */
-  constructor(columns: readonly number[], limit: number) {
+  constructor(columns: readonly number[], limit: number, budget: ValueBudget) {
     this.#slots = Array.from({ length: Math.max(-1, ...columns) + 1 }, (_, field) => columns.indexOf(field));
     this.#limit = limit;
+    this.#budget = budget;
     this.#values = columns.map(() => []);
   }
 
@@ -48,7 +55,10 @@ export class DownSetCollector {
     for (let start = 0; start <= text.length; ) {
       let lineEnd = text.indexOf('\n', start);
       if (lineEnd < 0) lineEnd = text.length;
-      if (++this.#rows > this.#limit) {
+      this.#budget.left -= this.#values.length;
+      if (++this.#rows > this.#limit || this.#budget.left < 0) {
+        // What this set took goes back to the others.
+        this.#budget.left += this.#rows * this.#values.length;
         this.#over = true;
         this.#values.length = 0;
         return;
@@ -65,7 +75,7 @@ export class DownSetCollector {
     }
   }
 
-  /** The set, or undefined when the rows were more than the limit. Its array literals are made when first read. */
+  /** The set, or undefined when the rows were more than the limit or the budget. Its array literals are made when first read. */
   finish(): DownSet | undefined {
     if (this.#over) return undefined;
     const values = this.#values;

@@ -12,8 +12,8 @@ import type { Table } from '../../postgres/catalog.js';
 import type { PgSession } from '../../postgres/connection.js';
 import type { VirtualFile } from '../snapshot-tree.js';
 import { countNewlines, tableFileName, type ManifestTable } from './database-manifest.js';
-import { DOWN_SET_LIMIT } from './down-sets.js';
-import { DownSetCollector } from './down-set-collector.js';
+import { DOWN_SET_LIMIT, DOWN_SET_VALUE_BUDGET } from './down-sets.js';
+import { DownSetCollector, type ValueBudget } from './down-set-collector.js';
 import type { DownSet } from './down-set.js';
 import { copyColumns } from './subset-columns.js';
 import type { RowCountCheck } from './subset-sql.js';
@@ -75,6 +75,7 @@ export async function copyTables(
   const weightOf = (job: TableJob | CheckJob): number => ('check' in job ? checkWeight(job) : weight.get(job)!);
   const pending: (TableJob | CheckJob)[] = [...jobs, ...checks].sort((a, b) => weightOf(b) - weightOf(a) || a.table.name.localeCompare(b.table.name));
   const finished = new Set<string>();
+  const budget: ValueBudget = { left: DOWN_SET_VALUE_BUDGET };
   const waiting: (() => void)[] = [];
   const wakeAll = (): void => waiting.splice(0).forEach((wake) => wake());
   let failed = false;
@@ -104,7 +105,7 @@ export async function copyTables(
           }
           hooks.onStart?.(job);
           const current = job;
-          const collector = job.downSetColumns ? new DownSetCollector(job.downSetColumns, DOWN_SET_LIMIT) : undefined;
+          const collector = job.downSetColumns ? new DownSetCollector(job.downSetColumns, DOWN_SET_LIMIT, budget) : undefined;
           const entry = await copyTable(worker, job, collector, async (stream, file) => {
             files.set(file, await hooks.store(current, stream));
           }).catch((err: unknown) => {

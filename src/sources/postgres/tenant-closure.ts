@@ -147,9 +147,11 @@ async function pullUp(
     const sql = new SubsetSql(plan, tenant, { down, extras: asExtraRows(extras), downSets }, exclusions);
     const asked = keys.filter((fk) => {
       if (extras.has(fk.from)) return true;
-      // No extra rows in the child yet: its rows are its down set, which the fetched sets may settle.
-      if (referencesStayInside(plan, downSets, fk)) return false;
-      return exclusions !== undefined || !cannotPullUp(tenantTables.find((t) => t.table.name === fk.from)!, fk, extras);
+      // No extra rows in the child yet: its rows are its down set. The plan's structure settles some
+      // keys; the fetched sets may settle others, with a pass over their rows.
+      const child = tenantTables.find((t) => t.table.name === fk.from)!;
+      if (exclusions === undefined && (cannotPullUp(child, fk, extras) || staysWithTenant(plan, fk))) return false;
+      return !referencesStayInside(plan, downSets, fk);
     });
     if (asked.length === 0) break;
     // One query per round: the CTEs every key needs are computed once.
@@ -286,6 +288,28 @@ function addRow(rows: Map<string, Map<string, readonly string[]>>, table: string
 function cannotPullUp(child: PlannedTable, fk: ForeignKey, extras: ReadonlyMap<string, ReadonlyMap<string, unknown>>): boolean {
   const onlyWayDown = child.edges.length === 1 && child.edges[0] === fk;
   return child.role === 'tenant' && onlyWayDown && fk.to !== child.table.name && (extras.get(child.table.name)?.size ?? 0) === 0;
+}
+
+/**
+ * Under root-key ownership, a key that carries the child's root key column into the parent's
+ * (`stay_night (hotel_id, room_number) → room`, `booking.hotel_id → hotel`): a child row of the
+ * tenant holds its id there, so the row it references does too, and is the parent's row of the
+ * tenant by its own root key (or is the tenant's root row).
+ */
+function staysWithTenant(plan: TenantPlan, fk: ForeignKey): boolean {
+  if (plan.rules.ownership !== 'root-key') return false;
+  const from = rootKeyColumn(plan, fk.from);
+  const at = from === undefined ? -1 : fk.fromColumns.indexOf(from);
+  return at >= 0 && fk.toColumns[at] === rootKeyColumn(plan, fk.to);
+}
+
+/** The column holding the tenant's id in the root, or in a tenant table owned by its one root key. */
+function rootKeyColumn(plan: TenantPlan, table: string): string | undefined {
+  const { root, key } = plan.rules;
+  if (table === root) return key;
+  const edges = plan.tables.find((t) => t.table.name === table)?.edges ?? [];
+  const only = edges.length === 1 ? edges[0]! : undefined;
+  return only?.to === root && only.toColumns.length === 1 && only.toColumns[0] === key ? only.fromColumns[0] : undefined;
 }
 
 /** The tenant ids that rows of `start` reach by walking their foreign keys up to the root. */
