@@ -57,8 +57,11 @@ export function parseArgs(argv: readonly string[], usage: string): Record<string
   return options;
 }
 
+/** `a / b` as `0.46x`; below 0.1 with three decimals, so it reads against targets like 0.05x. */
 export function ratio(a: number, b: number): string {
-  return b > 0 ? `${(a / b).toFixed(2)}x` : '-';
+  if (!(b > 0)) return '-';
+  const value = a / b;
+  return `${value.toFixed(value < 0.1 ? 3 : 2)}x`;
 }
 
 export async function directoryBytes(dir: string): Promise<number> {
