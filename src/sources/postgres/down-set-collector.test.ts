@@ -4,6 +4,7 @@ import { createTestDatabase, type TestDatabase } from '../../../test/postgres.js
 import type { PgSession } from '../../postgres/connection.js';
 import { quoteLiteral } from '../../postgres/catalog.js';
 import { DownSetCollector } from './down-set-collector.js';
+import { setValue } from './down-set.js';
 
 describe('DownSetCollector', () => {
   let db: TestDatabase;
@@ -42,6 +43,26 @@ describe('DownSetCollector', () => {
     );
   });
 
+  it('holds canonical safe integers as numbers and every other text as itself, so equal texts stay equal values', () => {
+    const digits = fc.string({ unit: fc.constantFrom('0', '1', '7', '9', '-', '+', ' ', 'e', '.'), maxLength: 19 });
+    const numeric = fc.oneof(digits, fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map(String), fc.integer().map(String));
+    fc.assert(
+      fc.property(fc.array(numeric, { minLength: 1, maxLength: 20 }), (texts) => {
+        const collector = new DownSetCollector([0], 100, { left: Infinity });
+        collector.push(Buffer.from(texts.map((text) => `${text}\tpayload\n`).join('')));
+        const values = collector.finish()!.values![0]!;
+        texts.forEach((text, i) => {
+          const value = values[i];
+          expect(value).toBe(setValue(text));
+          expect(String(value)).toBe(text);
+          if (typeof value === 'number') expect(Number.isSafeInteger(value) && !Object.is(value, -0)).toBe(true);
+        });
+        for (const [i, a] of texts.entries()) for (const [j, b] of texts.entries()) expect(values[i] === values[j]).toBe(a === b);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('gives no set when the rows pass the limit', () => {
     const collector = new DownSetCollector([0], 2, { left: Infinity });
     collector.push(Buffer.from('1\n2\n3\n'));
@@ -57,6 +78,6 @@ describe('DownSetCollector', () => {
     second.push(Buffer.from('3\tc\n4\td\n'));
     expect(second.finish()).toBeUndefined();
     expect(budget.left).toBe(3);
-    expect(first.finish()!.values).toEqual([['1', '2'], ['a', 'b']]);
+    expect(first.finish()!.values).toEqual([[1, 2], ['a', 'b']]);
   });
 });

@@ -15,17 +15,36 @@ export interface DownSet {
   readonly rows: number;
   /** One array literal per column, in the order of subset-sql.ts's `downSetColumns`. */
   readonly arrays: readonly string[];
-  /** The same columns' values (text, null for NULL), when they were at hand as values. */
-  readonly values?: readonly (readonly (string | null)[])[];
+  /** The same columns' values (see {@link SetValue}), when they were at hand as values. */
+  readonly values?: readonly (readonly SetValue[])[];
 }
+
+/**
+ * One value of a set as held in memory: the text PostgreSQL wrote, except that a canonical integer
+ * within JavaScript's safe range (`42`, `-7`, not `042` or `+7`) is held as that number, which costs
+ * no allocation (the ids of a 1.8 M-row tenant were 6 M strings, and most of its backup's garbage
+ * collection). Equal texts give equal values, different texts different ones, whichever the form.
+ */
+export type SetValue = string | number | null;
+
+/** The {@link SetValue} of a column's text (null: NULL). */
+export function setValue(text: string | null): SetValue {
+  if (text === null || text.length > 17 || !CANONICAL_INTEGER.test(text)) return text;
+  const number = Number(text);
+  return Number.isSafeInteger(number) ? number : text;
+}
+
+/** As PostgreSQL writes integers: no sign but `-`, no leading zeros, and no `-0`. */
+const CANONICAL_INTEGER = /^(0|-?[1-9][0-9]*)$/;
 
 /** Down sets by table name. */
 export type DownSets = ReadonlyMap<string, DownSet>;
 
 /** A PostgreSQL array literal with every element quoted, which array input reads back exactly. */
-export function arrayLiteral(values: readonly (string | null)[]): string {
+export function arrayLiteral(values: readonly SetValue[]): string {
   const quoted = values.map((value) => {
     if (value === null) return 'NULL';
+    if (typeof value === 'number') return `"${value}"`;
     return value.includes('\\') || value.includes('"') ? `"${value.replace(/[\\"]/g, '\\$&')}"` : `"${value}"`;
   });
   return `{${quoted.join(',')}}`;

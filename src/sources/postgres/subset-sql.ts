@@ -11,7 +11,7 @@
  */
 import type { ForeignKey, Table } from '../../postgres/catalog.js';
 import { quoteIdent, quoteLiteral, quoteQualified } from '../../postgres/catalog.js';
-import { arrayLiteral, type DownSet, type DownSets } from './down-set.js';
+import { arrayLiteral, type DownSet, type DownSets, type SetValue } from './down-set.js';
 import { keyValues, setKeys, type SetKeys } from './down-set-keys.js';
 import { columnList, identityAmong, identityArray, identityIn, identityValues, RECURSIVE_MARK, tupleIn, withClause, type Cte } from './sql-fragments.js';
 import { copyColumns, downSetColumns, identityColumns, orderBy, wholeTableSelect } from './subset-columns.js';
@@ -222,15 +222,15 @@ export class SubsetSql {
   /** Every parent row `fk` references holds the tenant's id in the column `fk` maps `column` to. */
   #carriesTenantId(fk: ForeignKey, column: string): boolean {
     const at = fk.fromColumns.indexOf(column);
-    const tenantId = this.#rootKeyText();
+    const tenantId = this.#rootKeyValue();
     const values = this.#downSets.get(fk.to)?.values;
     if (at < 0 || tenantId === undefined || !values) return false;
     const position = downSetColumns(this.#plan, fk.to).findIndex((c) => c.name === fk.toColumns[at]);
     return values[position]!.every((value) => value === tenantId);
   }
 
-  /** The tenant's id as PostgreSQL writes it, from the root's down set. */
-  #rootKeyText(): string | undefined {
+  /** The tenant's id as the root's down set holds it (a {@link SetValue}, like the values it is compared with). */
+  #rootKeyValue(): SetValue | undefined {
     const { root, key } = this.#plan.rules;
     const position = downSetColumns(this.#plan, root).findIndex((c) => c.name === key);
     const values = this.#downSets.get(root)?.values?.[position];
@@ -372,7 +372,7 @@ export class SubsetSql {
     if (ctes.has(name)) return name;
     const keys = this.#keysOfCopied(planned, columns);
     if (!keys) return undefined;
-    const tuples = columns.length === 1 ? [...keys.distinct].map((key) => [key]) : [...keys.distinct].map(keyValues);
+    const tuples: SetValue[][] = columns.length === 1 ? [...keys.distinct].map((key) => [key]) : [...keys.distinct].map((key) => keyValues(String(key)));
     const arrays = positions.map((position, i) => `${quoteLiteral(arrayLiteral(tuples.map((tuple) => tuple[i]!)))}::${all[position]!.type}[]`);
     ctes.set(name, { name, sql: `SELECT * FROM unnest(${arrays.join(', ')}) AS s(${columns.map(quoteIdent).join(', ')})` });
     return name;

@@ -11,7 +11,7 @@ import { isErrorCode } from '../../core/errors.js';
 import { readTableGraph } from '../../postgres/catalog.js';
 import type { PgSession } from '../../postgres/connection.js';
 import { parse as parseArray } from 'postgres-array';
-import { arrayLiteral, type DownSet } from './down-set.js';
+import { arrayLiteral, setValue, type DownSet } from './down-set.js';
 import { fetchDownSets } from './down-sets.js';
 import { downSetColumns } from './subset-columns.js';
 import { SubsetSql } from './subset-sql.js';
@@ -137,7 +137,7 @@ function exists(sizes: readonly number[], table: number, id: number): boolean {
  */
 async function expectRootKeyChecksExact(session: PgSession, plan: TenantPlan, tenant: string): Promise<void> {
   const fetched = await fetchDownSets(session, plan, tenant);
-  const withValues = (set: DownSet): DownSet => ({ ...set, values: set.arrays.map((array) => parseArray(array) as (string | null)[]) });
+  const withValues = (set: DownSet): DownSet => ({ ...set, values: set.arrays.map((array) => (parseArray(array) as (string | null)[]).map(setValue)) });
   for (const planned of plan.tables) {
     const table = planned.table.name;
     const full = fetched.get(table);
@@ -145,7 +145,7 @@ async function expectRootKeyChecksExact(session: PgSession, plan: TenantPlan, te
     if (!byRootKey || !full) continue;
     const columns = downSetColumns(plan, table);
     const { rows } = await session.query<Record<string, string | null>>(`SELECT ${columns.map((c) => `t.${c.name}::text`).join(', ')} FROM (${byRootKey}) t`);
-    const values = columns.map((c) => rows.map((row) => row[c.name]!));
+    const values = columns.map((c) => rows.map((row) => setValue(row[c.name]!)));
     const copied: DownSet = { rows: rows.length, arrays: values.map(arrayLiteral), values };
     const ids = (set: DownSet): string[] => [...withValues(set).values![columns.findIndex((c) => c.name === 'id')]!].map(String).sort();
     const missed = JSON.stringify(ids(copied)) !== JSON.stringify(ids(full));
