@@ -39,6 +39,7 @@ export function registerBackup(program: Command): void {
     'failsafe backup                      # every source in failsafe.yaml',
     'PGPASSWORD=... failsafe backup --postgres postgres://app@db/app --jobs 4',
     'failsafe backup --source app-db --tenant dalata',
+    'failsafe backup --postgres postgres://app@db/app --tenant-root public.hotel --tenant 42 --tenant-ownership root-key',
     'failsafe backup --source app-db --all-tenants',
   );
 }
