@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, runCli, tempDir } from '../../../test/cli.js';
@@ -136,6 +137,21 @@ describe('cross-tenant references reached through a key other than the tenant id
     });
     expect(ownHotel.code).toBe(3);
     expect(ownHotel.stderr).toMatch(new RegExp(`tenant ${tenantId} references rows of other tenants .*public\\.guest \\(id=\\d+\\) of tenant ${references.tenantId}`));
+  });
+
+  it('takes the ownership rule from the source\'s tenancy, and --tenant-ownership overrides it', async () => {
+    const config = join(work.path, 'failsafe.yaml');
+    await writeFile(
+      config,
+      ['sources:', '  hotels:', '    kind: postgres', `    url: ${source.url}`, '    tenancy: { root: public.hotel, key: id, ownership: root-key }'].join('\n'),
+    );
+    const configured = (...extra: string[]) =>
+      runCli(['backup', '--repo', repo, '--config', config, '--source', 'hotels', '--tenant', String(references.tenantId), ...extra], { env: source.env });
+    const rootKey = await configured();
+    expect(rootKey.code, rootKey.stderr).toBe(0);
+    const reach = await configured('--tenant-ownership', 'reach');
+    expect(reach.code).toBe(3);
+    expect(reach.stderr).toMatch(/references rows of other tenants/);
   });
 
   it('skip-row leaves the other hotel\'s booking out, and the restored copy holds', async () => {
