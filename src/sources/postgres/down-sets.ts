@@ -1,11 +1,12 @@
 /**
- * Reading a tenant's down sets with queries, table by table from the root down, where no COPY has
- * produced them (`failsafe plan`, the closure after it found rows through cycles). One query per tenant
- * table, each a single level of semi-joins on its parents' literal sets: the work follows the tenant's
- * size. Also the in-memory check the closure makes on two sets.
+ * Reading a tenant's down sets with queries, table by table from the root down, where no table's
+ * backup COPY has produced them (`failsafe plan`, the closure after it found rows through cycles).
+ * One COPY per tenant table, each a single level of semi-joins on its parents' literal sets: the work
+ * follows the tenant's size. Also the in-memory check the closure makes on two sets.
  */
 import type { ForeignKey } from '../../postgres/catalog.js';
-import type { SqlClient } from '../../postgres/connection.js';
+import type { PgSession } from '../../postgres/connection.js';
+import { DownSetCollector, type ValueBudget } from './down-set-collector.js';
 import { setKeys } from './down-set-keys.js';
 import type { DownSet, DownSets } from './down-set.js';
 import { downSetColumns } from './subset-columns.js';
@@ -44,22 +45,25 @@ export interface DownSetOptions {
  * const downSets = await fetchDownSets(session, plan, '42');
  * new SubsetSql(plan, '42', { down: new Map(), extras: new Map(), downSets }).select('public.booking');
  */
-export async function fetchDownSets(client: SqlClient, plan: TenantPlan, tenant: string, options: DownSetOptions = {}): Promise<DownSets> {
+export async function fetchDownSets(session: PgSession, plan: TenantPlan, tenant: string, options: DownSetOptions = {}): Promise<DownSets> {
   const limit = options.limit ?? DOWN_SET_LIMIT;
+  const budget: ValueBudget = { left: DOWN_SET_VALUE_BUDGET };
   const sets = new Map<string, DownSet>();
   const left = new Set<string>();
   for (const planned of parentsFirst(plan)) {
     const name = planned.table.name;
     const sql = new SubsetSql(plan, tenant, { down: options.down ?? new Map(), extras: new Map(), downSets: sets }, options.exclusions);
-    const query = parentsOf(planned).some((parent) => left.has(parent)) ? undefined : sql.downSetQuery(name, limit);
+    const query = parentsOf(planned).some((parent) => left.has(parent)) ? undefined : sql.downSetRows(name, limit);
     if (!query) {
       left.add(name);
       continue;
     }
-    const { rows } = await client.query<Record<string, string> & { rows: number }>(query);
-    const row = rows[0]!;
-    if (row.rows > limit) left.add(name);
-    else sets.set(name, { rows: row.rows, arrays: downSetColumns(plan, name).map((_, i) => row[`a${i}`]!) });
+    // Read as COPY text, as a backup takes its sets; array_agg(...)::text was slower (docs/postgres.md).
+    const collector = new DownSetCollector(downSetColumns(plan, name).map((_, i) => i), limit, budget);
+    for await (const chunk of session.copyOut(`COPY (${query}) TO STDOUT`) as AsyncIterable<Buffer>) collector.push(chunk);
+    const set = collector.finish();
+    if (set) sets.set(name, set);
+    else left.add(name);
   }
   return sets;
 }

@@ -454,18 +454,17 @@ export class SubsetSql {
   }
 
   /**
-   * A query reading the table's down set as a {@link DownSet} (`rows`, `a0`, `a1`, ... in
-   * {@link downSetColumns} order), stopping after `limit + 1` rows: a larger set is left to the
-   * semi-join chain. Undefined when a column is an array, which one array literal cannot carry.
+   * A query for the rows of the table's down set (its {@link downSetColumns}, in that order), stopping
+   * after `limit + 1` rows: a larger set is left to the semi-join chain. Undefined when a column is an
+   * array, which one array literal cannot carry.
    */
-  downSetQuery(tableName: string, limit: number): string | undefined {
+  downSetRows(tableName: string, limit: number): string | undefined {
     const planned = this.#planned(tableName);
     const columns = downSetColumns(this.#plan, tableName);
     if (columns.some((c) => c.type.endsWith(']'))) return undefined;
     const ctes = new Map<string, Cte>();
     const down = this.#down(planned, ctes);
-    const arrays = columns.map((c, i) => `coalesce(array_agg(d.${quoteIdent(c.name)})::text, '{}') AS a${i}`);
-    return `${withClause(ctes)}SELECT count(*)::int AS rows, ${arrays.join(', ')} FROM (SELECT * FROM ${down} LIMIT ${limit + 1}) d`;
+    return `${withClause(ctes)}SELECT * FROM ${down} LIMIT ${limit + 1}`;
   }
 
   #cteColumns(table: Table, alias: string): string {

@@ -4,7 +4,7 @@
  * tenant (cross-tenant references). Run once per snapshot, before the tables are copied.
  */
 import { FailsafeError } from '../../core/errors.js';
-import type { SqlClient } from '../../postgres/connection.js';
+import type { PgSession, SqlClient } from '../../postgres/connection.js';
 import type { ForeignKey } from '../../postgres/catalog.js';
 import { quoteIdent, quoteLiteral, quoteQualified } from '../../postgres/catalog.js';
 import { fetchDownSets, referencesStayInside } from './down-sets.js';
@@ -69,7 +69,7 @@ export interface ClosureOptions {
  * if (closure.crossTenant.length > 0) throw ...;
  * new SubsetSql(plan, '42', closure).select('public.booking');
  */
-export async function closeSubset(client: SqlClient, plan: TenantPlan, tenant: string, options: ClosureOptions = {}): Promise<Closure> {
+export async function closeSubset(client: PgSession, plan: TenantPlan, tenant: string, options: ClosureOptions = {}): Promise<Closure> {
   const policy = options.policy ?? 'fail';
   const blocked = new Map<string, Map<string, readonly string[]>>();
   const skipped = new Map<string, Map<string, readonly string[]>>();
@@ -107,7 +107,7 @@ interface PulledUp {
  * anything is pulled up; with the down sets for them.
  */
 async function reachDown(
-  client: SqlClient,
+  client: PgSession,
   plan: TenantPlan,
   tenant: string,
   exclusions: Exclusions | undefined,
