@@ -15,7 +15,7 @@ import { arrayLiteral, type DownSet, type DownSets, type SetValue } from './down
 import { keyValues, setKeys, type SetKeys } from './down-set-keys.js';
 import { columnList, identityAmong, identityArray, identityIn, identityValues, RECURSIVE_MARK, tupleIn, withClause, type Cte } from './sql-fragments.js';
 import { copyColumns, downSetColumns, identityColumns, orderBy, wholeTableSelect } from './subset-columns.js';
-import { downEdges, type PlannedTable, type TenantPlan } from './tenant-plan.js';
+import { downEdges, pointsAtRootKey, type PlannedTable, type TenantPlan } from './tenant-plan.js';
 
 /** Rows by table: table → identity tuples (values as text). */
 export type ExtraRows = ReadonlyMap<string, readonly (readonly string[])[]>;
@@ -148,8 +148,7 @@ export class SubsetSql {
   rootKey(tableName: string): ForeignKey | undefined {
     const planned = this.#planned(tableName);
     if (planned.role !== 'tenant') return undefined;
-    const { root, key } = this.#plan.rules;
-    return downEdges(planned).find((fk) => fk.to === root && fk.toColumns.length === 1 && fk.toColumns[0] === key);
+    return downEdges(planned).find((fk) => pointsAtRootKey(fk, this.#plan.rules));
   }
 
   /**

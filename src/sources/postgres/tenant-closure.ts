@@ -12,7 +12,7 @@ import type { DownSets } from './down-set.js';
 import { identityAmong } from './sql-fragments.js';
 import { identityColumns } from './subset-columns.js';
 import { SubsetSql, type CrossTenantPolicy, type Exclusions, type ExtraRows, type SubsetAdditions } from './subset-sql.js';
-import { describeKey, type PlannedTable, type TenantPlan } from './tenant-plan.js';
+import { describeKey, pointsAtRootKey, type PlannedTable, type TenantPlan } from './tenant-plan.js';
 
 export interface CrossTenantRow {
   /** The row that belongs to another tenant. */
@@ -308,8 +308,7 @@ function rootKeyColumn(plan: TenantPlan, table: string): string | undefined {
   const { root, key } = plan.rules;
   if (table === root) return key;
   const edges = plan.tables.find((t) => t.table.name === table)?.edges ?? [];
-  const only = edges.length === 1 ? edges[0]! : undefined;
-  return only?.to === root && only.toColumns.length === 1 && only.toColumns[0] === key ? only.fromColumns[0] : undefined;
+  return edges.length === 1 && pointsAtRootKey(edges[0]!, plan.rules) ? edges[0]!.fromColumns[0] : undefined;
 }
 
 /** The tenant ids that rows of `start` reach by walking their foreign keys up to the root. */

@@ -201,10 +201,14 @@ function defaultKey(root: Table): string {
   });
 }
 
+/** A foreign key straight to the root's tenant key (`booking.hotel_id → hotel.id`). */
+export function pointsAtRootKey(fk: ForeignKey, rules: Pick<TenancyRules, 'root' | 'key'>): boolean {
+  return fk.to === rules.root && fk.toColumns.length === 1 && fk.toColumns[0] === rules.key;
+}
+
 /** A NOT NULL foreign key from `table` straight to the root's tenant key. */
 function isRootKey(fk: ForeignKey, table: Table, rules: TenancyRules): boolean {
-  if (fk.to !== rules.root || fk.toColumns.length !== 1 || fk.toColumns[0] !== rules.key) return false;
-  return table.columns.find((column) => column.name === fk.fromColumns[0])?.notNull === true;
+  return pointsAtRootKey(fk, rules) && table.columns.find((column) => column.name === fk.fromColumns[0])?.notNull === true;
 }
 
 /** A tenant table's edges that its down set follows: all but the cycle edges, which the closure follows. */
