@@ -119,15 +119,14 @@ export class SubsetSql {
     const table = planned.table;
     if (!this.#readsInOnePass(planned)) return undefined;
     const list = copyColumns(table).map((c) => `t.${quoteIdent(c)}`).join(', ');
-    const from = `${quoteQualified(table.name)} t`;
-    if (planned.role === 'root') return `SELECT ${list} FROM ${from} WHERE ${this.#hasTenantId(this.#plan.rules.key)} ORDER BY ${orderBy(table)}`;
+    if (planned.role === 'root') return `SELECT ${list} FROM ${quoteQualified(table.name)} t WHERE ${this.#hasTenantId(this.#plan.rules.key)} ORDER BY ${orderBy(table)}`;
     const edges = downEdges(planned);
     if (edges.length === 0 || !edges.every((fk) => this.#downSets.has(fk.to))) return undefined;
     const ctes = new Map<string, Cte>();
-    const conditions = edges.map((fk) => this.#references(fk, ctes));
-    if (conditions.length === 1) return `${withClause(ctes)}SELECT ${list} FROM ${from} WHERE ${conditions[0]} ORDER BY ${orderBy(table)}`;
+    const sources = edges.map((fk) => this.#referencing(fk, ctes));
+    if (sources.length === 1) return `${withClause(ctes)}SELECT ${list} FROM ${sources[0]} ORDER BY ${orderBy(table)}`;
     // A row several keys reach comes once: DISTINCT ON compares only the key, so any column type is fine.
-    const branches = conditions.map((condition) => `SELECT ${list} FROM ${from} WHERE ${condition}`).join(' UNION ALL ');
+    const branches = sources.map((source) => `SELECT ${list} FROM ${source}`).join(' UNION ALL ');
     return `${withClause(ctes)}SELECT DISTINCT ON (${orderBy(table)}) * FROM (${branches}) t ORDER BY ${orderBy(table)}`;
   }
 
@@ -179,7 +178,6 @@ export class SubsetSql {
     const rootKey = this.rootKey(tableName)!;
     const column = rootKey.fromColumns[0]!;
     const ctes = new Map<string, Cte>();
-    const from = `${quoteQualified(planned.table.name)} t`;
     const counts: string[] = [];
     const expected: number[] = [];
     for (const fk of downEdges(planned)) {
@@ -187,8 +185,8 @@ export class SubsetSql {
       const copied = this.#copiedRowsReaching(fk);
       counts.push(
         copied === undefined
-          ? `(SELECT count(*) FROM (SELECT FROM ${from} WHERE ${this.#references(fk, ctes)} AND (${this.#hasTenantId(column)}) IS NOT TRUE LIMIT 1) o)`
-          : `(SELECT count(*) FROM ${from} WHERE ${this.#references(fk, ctes)})`,
+          ? `(SELECT count(*) FROM (SELECT FROM ${this.#referencing(fk, ctes, `(${this.#hasTenantId(column)}) IS NOT TRUE`)} LIMIT 1) o)`
+          : `(SELECT count(*) FROM ${this.#referencing(fk, ctes)})`,
       );
       expected.push(copied ?? 0);
     }
@@ -352,10 +350,40 @@ export class SubsetSql {
     return nulled;
   }
 
-  /** `t` (a row of `fk.from`) references a row in the down set of `fk.to`. */
-  #references(fk: ForeignKey, ctes: Map<string, Cte>): string {
+  /**
+   * The rows `t` of `fk.from` that reference a row in the down set of `fk.to` (and meet `condition`),
+   * as what follows FROM.
+   *
+   * Where the distinct keys of the parent's set are at hand and are a key of the parent (so each row
+   * meets at most one), each key looks up its rows in a LATERAL subquery: an index probe per key, in
+   * the keys' order (the parent's copy order). `IN` would first hash the keys to make them unique and
+   * probe in hash order; a plain join lets the planner, now that it knows the set's size, pick hash
+   * or merge joins over whole tables (a tenant's staff ids joined to staff.manager_id: 0.5 s of
+   * scanning for 18,654 probes). `OFFSET 0` keeps the planner from pulling the subquery up into such a
+   * join. Measured at 1% of 24 GB against `IN`: the stay nights of 177,521 booking rooms in 7
+   * partitions 1.76 s → 1.02 s, the folio lines of 81,573 folios 0.60 s → 0.44 s, guest loyalty
+   * memberships 0.20 s → 0.11 s.
+   */
+  #referencing(fk: ForeignKey, ctes: Map<string, Cte>, condition?: string): string {
     const parent = this.#planned(fk.to);
-    return tupleIn('t', fk.fromColumns, this.#keysOf(parent, fk.toColumns, ctes) ?? this.#down(parent, ctes), fk.toColumns);
+    const table = `${quoteQualified(fk.from)} t`;
+    const keys = this.#keysOf(parent, fk.toColumns, ctes);
+    if (keys && this.#uniqueToParent(fk)) {
+      const on = fk.fromColumns.map((c, i) => `t.${quoteIdent(c)} = s.${quoteIdent(fk.toColumns[i]!)}`).join(' AND ');
+      return `${keys} s CROSS JOIN LATERAL (SELECT * FROM ${table} WHERE ${on}${condition ? ` AND ${condition}` : ''} OFFSET 0) t`;
+    }
+    const references = tupleIn('t', fk.fromColumns, keys ?? this.#down(parent, ctes), fk.toColumns);
+    return `${table} WHERE ${references}${condition ? ` AND ${condition}` : ''}`;
+  }
+
+  /**
+   * `fk.toColumns` hold each value once in the parent: a declared key references a primary key or
+   * unique constraint; a configured one may name any columns, and counts when they include the
+   * parent's key.
+   */
+  #uniqueToParent(fk: ForeignKey): boolean {
+    const key = this.#planned(fk.to).table.key;
+    return fk.declared || (key.length > 0 && key.every((c) => fk.toColumns.includes(c)));
   }
 
   /**
@@ -396,7 +424,7 @@ export class SubsetSql {
     if (fetched) return this.#unnest(table, fetched);
     const select = `SELECT ${this.#cteColumns(table, 't')} FROM ${quoteQualified(table.name)} t`;
     if (planned.role === 'root') return `${select} WHERE ${this.#hasTenantId(this.#plan.rules.key)}`;
-    const branches = downEdges(planned).map((fk) => `${select} WHERE ${this.#references(fk, ctes)}`);
+    const branches = downEdges(planned).map((fk) => `SELECT ${this.#cteColumns(table, 't')} FROM ${this.#referencing(fk, ctes)}`);
     // Rows reached through cycles (self-references too) come from the closure as a literal set (see SubsetAdditions).
     const reached = this.#downExtras.get(table.name) ?? [];
     if (reached.length > 0) branches.push(`${select} WHERE ${identityAmong(table, 't', reached)}`);
@@ -414,11 +442,8 @@ export class SubsetSql {
       const planned = this.#planned(tableName);
       const table = planned.table;
       const down = this.#identitiesOf(planned, ctes);
-      const on = planned.cycleEdges.map((fk) => this.#references(fk, ctes)).join(' OR ');
-      return (
-        `SELECT ${index} AS t, id FROM (SELECT ${identityArray(table, 't')} AS id ` +
-        `FROM ${quoteQualified(tableName)} t WHERE ${on} EXCEPT SELECT ${identityArray(table, 'd')} FROM ${down} d) r${index}`
-      );
+      const reached = planned.cycleEdges.map((fk) => `SELECT ${identityArray(table, 't')} AS id FROM ${this.#referencing(fk, ctes)}`).join(' UNION ');
+      return `SELECT ${index} AS t, id FROM (${reached} EXCEPT SELECT ${identityArray(table, 'd')} FROM ${down} d) r${index}`;
     });
     return `${withClause(ctes)}${branches.join(' UNION ALL ')}`;
   }
