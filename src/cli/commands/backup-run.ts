@@ -1,7 +1,7 @@
 /**
  * What `failsafe backup` does (its options are declared in backup.ts): files and directories, standard
- * input, or the configured sources, each into its repository. The database half (backup-database.ts,
- * ~20 ms to load) is imported only for database sources.
+ * input, or the configured sources, each into its repository. The database half (backup-database.ts)
+ * is imported only for database sources.
  */
 import { FailsafeError, withContext } from '../../core/errors.js';
 import type { Warning } from '../../core/progress.js';
