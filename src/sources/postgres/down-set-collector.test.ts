@@ -4,7 +4,7 @@ import { createTestDatabase, type TestDatabase } from '../../../test/postgres.js
 import type { PgSession } from '../../postgres/connection.js';
 import { quoteLiteral } from '../../postgres/catalog.js';
 import { DownSetCollector } from './down-set-collector.js';
-import { setValue } from './down-set.js';
+import { arrayLiteral, setValue } from './down-set.js';
 
 describe('DownSetCollector', () => {
   let db: TestDatabase;
@@ -60,6 +60,20 @@ describe('DownSetCollector', () => {
         for (const [i, a] of texts.entries()) for (const [j, b] of texts.entries()) expect(values[i] === values[j]).toBe(a === b);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('writes sets of integers, texts and NULLs as array literals PostgreSQL reads back as the same values', async () => {
+    const value = fc.oneof(fc.integer({ min: -1000, max: 1000 }), fc.maxSafeInteger(), fc.constant(null), fc.constantFrom('x', '"q"', 'a\\b', 'NULL', '{1}', ' 7 '));
+    await fc.assert(
+      fc.asyncProperty(fc.array(value, { maxLength: 10 }), async (values) => {
+        const integers = values.filter((v): v is number | null => typeof v !== 'string');
+        const asBigint = await session.query<{ v: string | null }>(`SELECT v::text FROM unnest(${quoteLiteral(arrayLiteral(integers))}::bigint[]) AS s(v)`);
+        expect(asBigint.rows.map((r) => r.v)).toEqual(integers.map((v) => (v === null ? null : String(v))));
+        const asText = await session.query<{ v: string | null }>(`SELECT v FROM unnest(${quoteLiteral(arrayLiteral(values))}::text[]) AS s(v)`);
+        expect(asText.rows.map((r) => r.v)).toEqual(values.map((v) => (v === null ? null : String(v))));
+      }),
+      { numRuns: 60 },
     );
   });
 

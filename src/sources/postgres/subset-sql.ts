@@ -12,7 +12,7 @@
 import type { ForeignKey, Table } from '../../postgres/catalog.js';
 import { quoteIdent, quoteLiteral, quoteQualified } from '../../postgres/catalog.js';
 import { arrayLiteral, type DownSet, type DownSets, type SetValue } from './down-set.js';
-import { keyValues, setKeys, type SetKeys } from './down-set-keys.js';
+import { setKeys, type SetKeys } from './down-set-keys.js';
 import { columnList, identityAmong, identityArray, identityIn, identityValues, RECURSIVE_MARK, tupleIn, withClause, type Cte } from './sql-fragments.js';
 import { copyColumns, downSetColumns, identityColumns, orderBy, wholeTableSelect } from './subset-columns.js';
 import { downEdges, pointsAtRootKey, type PlannedTable, type TenantPlan } from './tenant-plan.js';
@@ -399,8 +399,7 @@ export class SubsetSql {
     if (ctes.has(name)) return name;
     const keys = this.#keysOfCopied(planned, columns);
     if (!keys) return undefined;
-    const tuples: SetValue[][] = columns.length === 1 ? [...keys.distinct].map((key) => [key]) : [...keys.distinct].map((key) => keyValues(String(key)));
-    const arrays = positions.map((position, i) => `${quoteLiteral(arrayLiteral(tuples.map((tuple) => tuple[i]!)))}::${all[position]!.type}[]`);
+    const arrays = positions.map((position, i) => `${quoteLiteral(arrayLiteral(keys.distinctColumns[i]!))}::${all[position]!.type}[]`);
     ctes.set(name, { name, sql: `SELECT * FROM unnest(${arrays.join(', ')}) AS s(${columns.map(quoteIdent).join(', ')})` });
     return name;
   }
