@@ -89,8 +89,8 @@ export async function backupDatabaseSource(
 
 /**
  * One snapshot; the repository opens while the database work starts. The database half of the source
- * layer (~25 ms to load, then pg) is imported only now, after the key derivation began: it runs on
- * another thread meanwhile.
+ * layer (~25 ms to load, then pg) is imported only now, once the key derivation has begun on a thread
+ * of its own: the loading overlaps it instead of delaying it.
  */
 async function runOne(
   ctx: CommandContext,
