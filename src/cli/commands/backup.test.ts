@@ -39,9 +39,12 @@ describe('failsafe backup', () => {
     expect(result!.snapshot.summary.files).toBe(4);
     expect(result!.snapshot.tags).toEqual(['first']);
     const target = join(work.path, 'restore-1');
-    await cli(['restore', 'latest', '--repo', repo, '--target', target]);
+    expect(await cli(['restore', 'latest', '--repo', repo, '--target', target])).toMatch(/: 4 files, /);
     const differences = diffFingerprints(await fingerprintTree(source), await fingerprintTree(join(target, source)));
     expect(differences).toEqual([]);
+    const one = ['restore', 'latest', '--repo', repo, '--target', join(work.path, 'restore-one'), '--include', join(source, 'zero-bytes')];
+    expect(await cli([...one, '--dry-run'])).toMatch(/: 1 file, \d+ director(y|ies), 0 symlinks, /);
+    expect(await cli(one)).toMatch(/: 1 file, /);
   });
 
   it('reads only changed files the second time and deduplicates their unchanged chunks', async () => {

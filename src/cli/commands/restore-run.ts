@@ -89,8 +89,8 @@ async function restore(
   const { plan } = result;
   if (options.dryRun) {
     ctx.output.line(
-      `would restore snapshot ${shortId(snapshot.id)} to ${result.target}: ${plan.files} files, ${plan.dirs} directories, ` +
-        `${plan.symlinks} symlinks, ${formatBytes(plan.bytes)}`,
+      `would restore snapshot ${shortId(snapshot.id)} to ${result.target}: ${formatCount(plan.files, 'file')}, ${formatCount(plan.dirs, 'directory', 'directories')}, ` +
+        `${formatCount(plan.symlinks, 'symlink')}, ${formatBytes(plan.bytes)}`,
     );
     for (const conflict of plan.conflicts.slice(0, 20)) ctx.output.line(`  exists: ${conflict}`);
     if (plan.conflicts.length > 0) {
@@ -100,7 +100,7 @@ async function restore(
   }
   const seconds = (Date.now() - started) / 1000;
   ctx.output.line(
-    `restored snapshot ${shortId(snapshot.id)} to ${result.target}: ${result.filesRestored} files, ` +
+    `restored snapshot ${shortId(snapshot.id)} to ${result.target}: ${formatCount(result.filesRestored, 'file')}, ` +
       `${formatBytes(result.bytesRestored)} in ${formatSeconds(seconds)} (${formatBytes(result.bytesRestored / Math.max(seconds, 0.001))}/s)`,
   );
   if (result.failed.length > 0) {
