@@ -1,9 +1,10 @@
 /**
- * SQL for a tenant subset, built from a {@link TenantPlan}. Every table's selection is one query of
- * semi-joins on foreign keys (`store_id IN (SELECT store_id FROM d_store)`), so PostgreSQL walks the
- * foreign-key indexes and the cost follows the tenant's size, not the database's. A table whose parents'
- * down sets are known starts from them as literal sets ({@link DownSet}); otherwise its CTEs chain up
- * to the root.
+ * SQL for a tenant subset, built from a {@link TenantPlan}. Every table's selection is one query
+ * following the foreign keys that lead to it, so PostgreSQL walks the foreign-key indexes and the cost
+ * follows the tenant's size, not the database's. A table whose parents' down sets are known starts
+ * from them as literal sets ({@link DownSet}), probing its index once per parent key in the keys'
+ * order (`CROSS JOIN LATERAL`, see {@link SubsetSql#referencing}); otherwise its semi-joins
+ * (`store_id IN (SELECT store_id FROM d_store)`) chain up to the root as CTEs.
  *
  * Sets, per docs/postgres.md: `d` (rows that reach the tenant's root going down), `f` (the tenant table's
  * final rows: `d` plus extra rows the closure pulled up), `u` (a shared table's referenced rows). COPY
