@@ -3,7 +3,7 @@
  * following the foreign keys that lead to it, so PostgreSQL walks the foreign-key indexes and the cost
  * follows the tenant's size, not the database's. A table whose parents' down sets are known starts
  * from them as literal sets ({@link DownSet}), probing its index once per parent key in the keys'
- * order (`CROSS JOIN LATERAL`, see {@link SubsetSql#referencing}); otherwise its semi-joins
+ * order (`CROSS JOIN LATERAL`, see `#referencing` below); otherwise its semi-joins
  * (`store_id IN (SELECT store_id FROM d_store)`) chain up to the root as CTEs.
  *
  * Sets, per docs/postgres.md: `d` (rows that reach the tenant's root going down), `f` (the tenant table's
