@@ -174,11 +174,26 @@ export async function backupDatabase(repository: Repository | Promise<Repository
       let jobsDone: PlannedJobs;
       let schema: CapturedSchema;
       try {
-        // The coordinator captures the schema while the workers copy; both end before either's failure is reported.
+        // The coordinator captures the schema while the workers copy; then, once every table is copied,
+        // it runs the closure on the down sets while the workers' checks run. Everything ends before a
+        // failure is reported.
+        const capturing = captureSchema(coordinator, { owners: options.owners ?? false });
+        let closing: Promise<ClosedPlan> | undefined;
+        const onCopied = (): void => {
+          if (!plan) return;
+          const sets = downSets;
+          closing = capturing.then(() => closePlan(coordinator, plan, sets, options));
+          closing.catch(() => {}); // awaited below
+        };
         const [copied, captured] = await Promise.allSettled([
-          copyTables(workers, speculative.tables, downSets, copyHooks, speculative.checks),
-          captureSchema(coordinator, { owners: options.owners ?? false }),
+          copyTables(workers, speculative.tables, downSets, { ...copyHooks, onCopied }, speculative.checks),
+          capturing,
         ]);
+        if (copied.status === 'rejected' || captured.status === 'rejected' || copied.value.incomplete) {
+          // The closure ran on down sets that the failure, or rows the copies missed, make moot.
+          await closing?.catch(() => {});
+          closing = undefined;
+        }
         if (copied.status === 'rejected') throw copied.reason;
         if (captured.status === 'rejected') throw captured.reason;
         schema = captured.value;
@@ -190,7 +205,7 @@ export async function backupDatabase(repository: Repository | Promise<Repository
           tablesDone = 0;
           copiedTables = await copyTables(workers, speculative.tables, downSets, copyHooks);
         }
-        const closure = plan ? await closePlan(coordinator, plan, downSets, options) : undefined;
+        const closure = plan ? await (closing ?? closePlan(coordinator, plan, downSets, options)) : undefined;
         if (closure && !closure.empty) {
           jobsDone = tableJobs(graph, plan, options, closure);
           tablesDone = 0;

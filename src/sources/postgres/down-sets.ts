@@ -78,10 +78,22 @@ export function referencesStayInside(plan: TenantPlan, downSets: DownSets, fk: F
   const child = downSets.get(fk.from);
   const parent = downSets.get(fk.to);
   if (!child || !parent) return false;
-  const names = (table: string): string[] => downSetColumns(plan, table).map((c) => c.name);
-  const inParent = setKeys(parent, names(fk.to), fk.toColumns).distinct;
-  return setKeys(child, names(fk.from), fk.fromColumns).rows.every((key) => key === null || inParent.has(key));
+  let byParent = stayInside.get(child);
+  if (!byParent) stayInside.set(child, (byParent = new WeakMap()));
+  let known = byParent.get(parent);
+  if (!known) byParent.set(parent, (known = new Map()));
+  let answer = known.get(fk);
+  if (answer === undefined) {
+    const names = (table: string): string[] => downSetColumns(plan, table).map((c) => c.name);
+    const inParent = setKeys(parent, names(fk.to), fk.toColumns).distinct;
+    answer = setKeys(child, names(fk.from), fk.fromColumns).rows.every((key) => key === null || inParent.has(key));
+    known.set(fk, answer);
+  }
+  return answer;
 }
+
+/** {@link referencesStayInside}'s answers, per child set, parent set and key (a set's rows never change). */
+const stayInside = new WeakMap<DownSet, WeakMap<DownSet, Map<ForeignKey, boolean>>>();
 
 /** The tables a tenant table's down set is built from (cycle edges come from the closure instead). */
 export function parentsOf(planned: PlannedTable): string[] {

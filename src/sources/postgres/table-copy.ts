@@ -50,6 +50,8 @@ export interface CopyHooks {
   readonly store: (job: TableJob, stream: AsyncIterable<Buffer>) => Promise<VirtualFile>;
   readonly onStart?: (job: TableJob) => void;
   readonly onDone?: (job: TableJob) => void;
+  /** Every table is copied (and every down set taken); checks may still be running. */
+  readonly onCopied?: () => void;
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -116,6 +118,7 @@ export async function copyTables(
           entries.push(entry);
           finished.add(job.table.name);
           hooks.onDone?.(job);
+          if (entries.length === jobs.length) hooks.onCopied?.();
           wakeAll();
         }
       } catch (err) {
