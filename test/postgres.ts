@@ -4,7 +4,7 @@
  * inspected with psql.
  */
 import { randomBytes } from 'node:crypto';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { connect, type ConnectionSettings, type PgSession } from '../src/postgres/connection.js';
 
 export interface TestDatabase {
@@ -53,6 +53,43 @@ export async function createTestDatabase(prefix: string, template?: string): Pro
       } finally {
         await session.end();
       }
+    },
+  };
+}
+
+/** A file's test database and one session on it, ready in `beforeAll` and gone in `afterAll`. */
+export interface TestDatabaseSession {
+  readonly db: TestDatabase;
+  readonly session: PgSession;
+}
+
+/**
+ * Registers the hooks that create a test database for the enclosing `describe` (or file), connect
+ * one session to it, and end the session and drop the database afterwards.
+ *
+ * @example
+ * const pg = useTestDatabase('verify_hash');
+ * it('...', async () => { await pg.session.query('SELECT 1'); });
+ */
+export function useTestDatabase(prefix: string): TestDatabaseSession {
+  let db: TestDatabase | undefined;
+  let session: PgSession | undefined;
+  beforeAll(async () => {
+    db = await createTestDatabase(prefix);
+    session = await db.connect();
+  });
+  afterAll(async () => {
+    await session?.end();
+    await db?.drop();
+  });
+  return {
+    get db() {
+      if (!db) throw new Error('the test database is made in beforeAll');
+      return db;
+    },
+    get session() {
+      if (!session) throw new Error('the test database is made in beforeAll');
+      return session;
     },
   };
 }

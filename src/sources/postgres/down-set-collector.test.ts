@@ -1,41 +1,30 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../test/postgres.js';
-import type { PgSession } from '../../postgres/connection.js';
+import { describe, expect, it } from 'vitest';
+import { useTestDatabase } from '../../../test/postgres.js';
 import { quoteLiteral } from '../../postgres/catalog.js';
 import { DownSetCollector } from './down-set-collector.js';
 import { arrayLiteral, setValue } from './down-set.js';
 
 describe('DownSetCollector', () => {
-  let db: TestDatabase;
-  let session: PgSession;
-
-  beforeAll(async () => {
-    db = await createTestDatabase('collector');
-    session = await db.connect();
-  });
-  afterAll(async () => {
-    await session.end();
-    await db.drop();
-  });
+  const pg = useTestDatabase('collector');
 
   it('reads back exactly the keys PostgreSQL wrote as COPY text, whatever the characters and however the stream is cut', async () => {
     // Text with every character COPY escapes, quotes, braces, commas, spaces, non-ASCII; NULL too.
     const text = fc.string({ unit: fc.constantFrom('a', 'Z', ' ', '\t', '\n', '\r', '\\', '"', "'", '{', '}', ',', 'é', '€', '😀', '\b', '\f', '\v'), maxLength: 8 });
     await fc.assert(
       fc.asyncProperty(fc.uniqueArray(fc.tuple(text, fc.option(text)), { minLength: 0, maxLength: 12, selector: ([k]) => k }), fc.integer({ min: 1, max: 7 }), async (rows, cut) => {
-        await session.query('DROP TABLE IF EXISTS t; CREATE TABLE t (k text PRIMARY KEY, payload text, v text)');
-        for (const [k, v] of rows) await session.query(`INSERT INTO t VALUES (${quoteLiteral(k)}, 'x\ty', ${v === null ? 'NULL' : quoteLiteral(v)})`);
+        await pg.session.query('DROP TABLE IF EXISTS t; CREATE TABLE t (k text PRIMARY KEY, payload text, v text)');
+        for (const [k, v] of rows) await pg.session.query(`INSERT INTO t VALUES (${quoteLiteral(k)}, 'x\ty', ${v === null ? 'NULL' : quoteLiteral(v)})`);
         const collector = new DownSetCollector([2, 0], 1000, { left: Infinity });
-        for await (const chunk of session.copyOut('COPY (SELECT k, payload, v FROM t ORDER BY k) TO STDOUT') as AsyncIterable<Buffer>) {
+        for await (const chunk of pg.session.copyOut('COPY (SELECT k, payload, v FROM t ORDER BY k) TO STDOUT') as AsyncIterable<Buffer>) {
           for (let at = 0; at < chunk.length; at += cut) collector.push(chunk.subarray(at, at + cut));
         }
         const set = collector.finish()!;
         expect(set.rows).toBe(rows.length);
-        const back = await session.query<{ k: string; v: string | null }>(
+        const back = await pg.session.query<{ k: string; v: string | null }>(
           `SELECT k, v FROM unnest(${quoteLiteral(set.arrays[1]!)}::text[], ${quoteLiteral(set.arrays[0]!)}::text[]) AS s(k, v) ORDER BY k`,
         );
-        const sorted = (await session.query<{ k: string; v: string | null }>('SELECT k, v FROM t ORDER BY k')).rows;
+        const sorted = (await pg.session.query<{ k: string; v: string | null }>('SELECT k, v FROM t ORDER BY k')).rows;
         expect(back.rows).toEqual(sorted);
         expect(set.values).toEqual([sorted.map((r) => r.v), sorted.map((r) => r.k)]);
       }),
@@ -68,9 +57,9 @@ describe('DownSetCollector', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(value, { maxLength: 10 }), async (values) => {
         const integers = values.filter((v): v is number | null => typeof v !== 'string');
-        const asBigint = await session.query<{ v: string | null }>(`SELECT v::text FROM unnest(${quoteLiteral(arrayLiteral(integers))}::bigint[]) AS s(v)`);
+        const asBigint = await pg.session.query<{ v: string | null }>(`SELECT v::text FROM unnest(${quoteLiteral(arrayLiteral(integers))}::bigint[]) AS s(v)`);
         expect(asBigint.rows.map((r) => r.v)).toEqual(integers.map((v) => (v === null ? null : String(v))));
-        const asText = await session.query<{ v: string | null }>(`SELECT v FROM unnest(${quoteLiteral(arrayLiteral(values))}::text[]) AS s(v)`);
+        const asText = await pg.session.query<{ v: string | null }>(`SELECT v FROM unnest(${quoteLiteral(arrayLiteral(values))}::text[]) AS s(v)`);
         expect(asText.rows.map((r) => r.v)).toEqual(values.map((v) => (v === null ? null : String(v))));
       }),
       { numRuns: 60 },

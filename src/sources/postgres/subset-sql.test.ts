@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../test/postgres.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestDatabase } from '../../../test/postgres.js';
 import { readTableGraph } from '../../postgres/catalog.js';
-import type { PgSession } from '../../postgres/connection.js';
 import { fetchDownSets } from './down-sets.js';
 import { SubsetSql } from './subset-sql.js';
 import { planTenancy, type TenancyRules } from './tenant-plan.js';
@@ -25,25 +24,18 @@ const RULES: TenancyRules = {
 };
 
 describe('SubsetSql on down sets read from the snapshot', () => {
-  let db: TestDatabase;
-  let session: PgSession;
+  const pg = useTestDatabase('subset_sql');
   beforeAll(async () => {
-    db = await createTestDatabase('subset_sql');
-    session = await db.connect();
-    await session.query(SCHEMA);
-  });
-  afterAll(async () => {
-    await session.end();
-    await db.drop();
+    await pg.session.query(SCHEMA);
   });
 
   it('selects each row once, whether its key is a key of the parent (probed per key) or not (IN)', async () => {
-    const plan = planTenancy(await readTableGraph(session), RULES);
-    const downSets = await fetchDownSets(session, plan, '1');
+    const plan = planTenancy(await readTableGraph(pg.session), RULES);
+    const downSets = await fetchDownSets(pg.session, plan, '1');
     const sql = new SubsetSql(plan, '1', { down: new Map(), extras: new Map(), downSets });
     const idsOf = async (table: string): Promise<number[]> => {
       const select = sql.selectDirect(table)!;
-      return (await session.query<{ id: number }>(select)).rows.map((row) => row.id);
+      return (await pg.session.query<{ id: number }>(select)).rows.map((row) => row.id);
     };
     // charge.amount → price.amount names no key of price: a semi-join, or charge 10 would come twice.
     expect(await idsOf('public.charge')).toEqual([10, 12]);

@@ -5,8 +5,8 @@
  * docs/postgres.md.
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../test/postgres.js';
+import { describe, expect, it } from 'vitest';
+import { useTestDatabase } from '../../../test/postgres.js';
 import { isErrorCode } from '../../core/errors.js';
 import { readTableGraph } from '../../postgres/catalog.js';
 import type { PgSession } from '../../postgres/connection.js';
@@ -161,16 +161,7 @@ async function expectRootKeyChecksExact(session: PgSession, plan: TenantPlan, te
 }
 
 describe('tenant subset (property)', () => {
-  let db: TestDatabase;
-  let session: PgSession;
-  beforeAll(async () => {
-    db = await createTestDatabase('subset_property');
-    session = await db.connect();
-  });
-  afterAll(async () => {
-    await session.end();
-    await db.drop();
-  });
+  const pg = useTestDatabase('subset_property');
 
   it('selects every row the rules reach and reports any row that only another tenant owns', async () => {
     let run = 0;
@@ -181,28 +172,28 @@ describe('tenant subset (property)', () => {
         const schema = `prop_${run}`;
         const name = (t: number) => `${schema}.t${t}`;
         const sizes = tables.map((table) => table.rows.length);
-        await session.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema}`);
+        await pg.session.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema}`);
         try {
           for (const [t, table] of tables.entries()) {
             const columns = table.keys.map((key, k) => `, ${key.column} int${k === table.rootKey ? ' NOT NULL' : ''}`).join('');
-            await session.query(`CREATE TABLE ${name(t)} (id int PRIMARY KEY${columns})`);
+            await pg.session.query(`CREATE TABLE ${name(t)} (id int PRIMARY KEY${columns})`);
             const values = table.rows.map((row, i) => `(${[i + 1, ...row.map((v) => v ?? 'NULL')].join(', ')})`).join(', ');
-            await session.query(`INSERT INTO ${name(t)} VALUES ${values}`);
+            await pg.session.query(`INSERT INTO ${name(t)} VALUES ${values}`);
           }
           const extraForeignKeys: ExtraForeignKey[] = tables.flatMap((table, t) =>
             table.keys.map((key) => ({ from: name(t), fromColumns: [key.column], to: name(key.to), toColumns: ['id'] })),
           );
           let plan;
           try {
-            plan = planTenancy(await readTableGraph(session), { root: name(0), key: 'id', ownership, extraForeignKeys });
+            plan = planTenancy(await readTableGraph(pg.session), { root: name(0), key: 'id', ownership, extraForeignKeys });
           } catch (err) {
             if (isErrorCode(err, 'CONFIG') && /cycle/.test((err as Error).message)) return; // not supported yet, refused clearly
             throw err;
           }
           const { subset, ownedBy } = expectedSubset(tables, tenant, sizes);
-          await expectRootKeyChecksExact(session, plan, String(tenant));
+          await expectRootKeyChecksExact(pg.session, plan, String(tenant));
           // A small limit leaves some down sets as queries, so both forms meet in one subset.
-          const closure = await closeSubset(session, plan, String(tenant), { downSetLimit });
+          const closure = await closeSubset(pg.session, plan, String(tenant), { downSetLimit });
 
           // Rows in the subset that another tenant owns and this one does not.
           const foreign = tables.flatMap((_, t) =>
@@ -217,18 +208,18 @@ describe('tenant subset (property)', () => {
           const queriesOnly = new SubsetSql(plan, String(tenant), { down: closure.down, extras: closure.extras });
           // A backup reads each table in one pass from its parents' sets when the closure adds nothing.
           const onePass = [...closure.down.values(), ...closure.extras.values()].every((rows) => rows.length === 0)
-            ? new SubsetSql(plan, String(tenant), { down: new Map(), extras: new Map(), downSets: await fetchDownSets(session, plan, String(tenant)) })
+            ? new SubsetSql(plan, String(tenant), { down: new Map(), extras: new Map(), downSets: await fetchDownSets(pg.session, plan, String(tenant)) })
             : undefined;
           for (const [t] of tables.entries()) {
             const expected = { table: t, ids: [...subset[t]!].sort((a, b) => a - b) };
             const selects = [withDownSets.select(name(t)), queriesOnly.select(name(t)), onePass?.selectDirect(name(t))];
             for (const select of selects.filter((sql, i) => i < 2 || sql !== undefined)) {
-              const ids = select ? (await session.query<{ id: number }>(`SELECT id FROM (${select}) s`)).rows.map((r) => r.id).sort((a, b) => a - b) : [];
+              const ids = select ? (await pg.session.query<{ id: number }>(`SELECT id FROM (${select}) s`)).rows.map((r) => r.id).sort((a, b) => a - b) : [];
               expect({ table: t, ids }).toEqual(expected);
             }
           }
         } finally {
-          await session.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+          await pg.session.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
         }
       }),
       { numRuns: 100 },

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../../test/postgres.js';
+import { describe, expect, it } from 'vitest';
+import { useTestDatabase } from '../../../test/postgres.js';
 import { inTransaction, type PgSession } from '../../postgres/connection.js';
 import type { ManifestTable } from './database-manifest.js';
 import { hashLoadedTable, hashTable } from './verify-database.js';
@@ -37,36 +37,27 @@ async function load(session: PgSession, table: string, ids: readonly number[], f
 }
 
 describe('hashing a loaded table for verification (embedded PostgreSQL)', () => {
-  let db: TestDatabase;
-  let session: PgSession;
-  beforeAll(async () => {
-    db = await createTestDatabase('verify_hash');
-    session = await db.connect();
-  });
-  afterAll(async () => {
-    await session.end();
-    await db.drop();
-  });
+  const pg = useTestDatabase('verify_hash');
 
   it('reads a table loaded frozen in one COPY in the order it was sent', async () => {
     const ids = Array.from({ length: 50_000 }, (_, i) => i + 1);
-    await load(session, 'frozen', ids, true);
-    const { rows } = await session.query<{ n: string }>(
+    await load(pg.session, 'frozen', ids, true);
+    const { rows } = await pg.session.query<{ n: string }>(
       `SELECT count(*) AS n FROM (SELECT id, lag(id) OVER (ORDER BY ctid) AS before FROM public.frozen) o WHERE id < before`,
     );
     expect(Number(rows[0]!.n)).toBe(0);
-    expect(await hashLoadedTable(session, manifestEntry('frozen', ids))).toEqual({ rows: 50_000, sha256: manifestEntry('frozen', ids).sha256 });
+    expect(await hashLoadedTable(pg.session, manifestEntry('frozen', ids))).toEqual({ rows: 50_000, sha256: manifestEntry('frozen', ids).sha256 });
   });
 
   it('still matches the manifest when the rows lie out of key order, and not when a row differs', async () => {
     const ids = [5, 3, 9, 1, 7, 2];
-    await load(session, 'shuffled', ids, false);
+    await load(pg.session, 'shuffled', ids, false);
     const expected = manifestEntry('shuffled', ids);
-    expect(await hashLoadedTable(session, expected)).toEqual({ rows: 6, sha256: expected.sha256 });
-    expect(await hashTable(session, expected)).toEqual({ rows: 6, sha256: expected.sha256 });
+    expect(await hashLoadedTable(pg.session, expected)).toEqual({ rows: 6, sha256: expected.sha256 });
+    expect(await hashTable(pg.session, expected)).toEqual({ rows: 6, sha256: expected.sha256 });
 
-    await session.query(`UPDATE public.shuffled SET label = 'changed' WHERE id = 7`);
-    const changed = await hashLoadedTable(session, expected);
+    await pg.session.query(`UPDATE public.shuffled SET label = 'changed' WHERE id = 7`);
+    const changed = await hashLoadedTable(pg.session, expected);
     expect(changed.rows).toBe(6);
     expect(changed.sha256).not.toBe(expected.sha256);
   });
