@@ -33,6 +33,7 @@ import { createHotelSaas, mutateHotelSaas } from '../src/demo/hotel-saas/index.j
 import { connect, type PgSession } from '../src/postgres/connection.js';
 import { EmbeddedCluster } from '../src/postgres/embedded-cluster.js';
 import type { Snapshot } from '../src/repository/snapshot.js';
+import type { Ownership } from '../src/sources/postgres/tenant-plan.js';
 import { directoryBytes, ensureDebianPackage, fastest, log, parseArgs, ratio, timed, type Measurement } from './support.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -169,7 +170,7 @@ async function main(cluster: EmbeddedCluster): Promise<void> {
   if (!fsBackup) throw new Error('--rounds must be at least 1');
   const firstRepoBytes = await directoryBytes(repo);
 
-  const tenantBackup = async (ownership: 'reach' | 'root-key', best: Measurement | undefined, of: string): Promise<Measurement> => {
+  const tenantBackup = async (ownership: Ownership, best: Measurement | undefined, of: string): Promise<Measurement> => {
     await quiet();
     return measure(`failsafe: tenant ${tenant.id} (about ${(tenant.share * 100).toFixed(1)}% of the bookings), ${ownership} ownership ${of}`, best, () =>
       failsafe('backup', '--repo', repo, '--postgres', url('source'), '--tenant-root', 'public.hotel', '--tenant', String(tenant.id), '--tenant-ownership', ownership),

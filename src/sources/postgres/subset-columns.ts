@@ -31,6 +31,11 @@ export function downSetColumns(plan: TenantPlan, tableName: string): readonly { 
   return [...columns].map(([name, type]) => ({ name, type }));
 }
 
+/** The table has a key and `columns` hold all of it: their values pick out at most one row. */
+export function includesKey(table: Table, columns: readonly string[]): boolean {
+  return table.key.length > 0 && table.key.every((c) => columns.includes(c));
+}
+
 /** The columns COPY writes and reads: all but generated ones. */
 export function copyColumns(table: Table): readonly string[] {
   return table.columns.filter((column) => !column.generated).map((column) => column.name);

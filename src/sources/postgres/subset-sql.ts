@@ -15,7 +15,7 @@ import { quoteIdent, quoteLiteral, quoteQualified } from '../../postgres/catalog
 import { arrayLiteral, type DownSet, type DownSets, type SetValue } from './down-set.js';
 import { setKeys, type SetKeys } from './down-set-keys.js';
 import { columnList, identityAmong, identityArray, identityIn, identityValues, RECURSIVE_MARK, tupleIn, withClause, type Cte } from './sql-fragments.js';
-import { copyColumns, downSetColumns, identityColumns, orderBy, wholeTableSelect } from './subset-columns.js';
+import { copyColumns, downSetColumns, identityColumns, includesKey, orderBy, wholeTableSelect } from './subset-columns.js';
 import { downEdges, pointsAtRootKey, type PlannedTable, type TenantPlan } from './tenant-plan.js';
 
 /** Rows by table: table → identity tuples (values as text). */
@@ -133,11 +133,9 @@ export class SubsetSql {
 
   /** A root or tenant table with a key, in a subset with nothing added or kept out. */
   #readsInOnePass(planned: PlannedTable): boolean {
-    const table = planned.table;
-    const columns = copyColumns(table);
     if (planned.role !== 'root' && planned.role !== 'tenant') return false;
     if (this.#exclusions || this.#extras.size > 0 || this.#downExtras.size > 0) return false;
-    return table.key.length > 0 && table.key.every((c) => columns.includes(c));
+    return includesKey(planned.table, copyColumns(planned.table));
   }
 
   /**
@@ -383,8 +381,7 @@ export class SubsetSql {
    * parent's key.
    */
   #uniqueToParent(fk: ForeignKey): boolean {
-    const key = this.#planned(fk.to).table.key;
-    return fk.declared || (key.length > 0 && key.every((c) => fk.toColumns.includes(c)));
+    return fk.declared || includesKey(this.#planned(fk.to).table, fk.toColumns);
   }
 
   /**
